@@ -8,7 +8,8 @@ import json, os, subprocess, sys, threading, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['torchrun_command', 'worker_env', 'in_papermill', 'live_frontend', 'read_jsonl', 'stream', 'TrainingFailed', 'launch']
+__all__ = ['DATA_HELP', 'torchrun_command', 'worker_env', 'in_papermill', 'live_frontend', 'read_jsonl', 'stream',
+           'TrainingFailed', 'launch', 'missing_data_message']
 
 # %% ../nbs/16_launch.ipynb #e0a941e5
 def torchrun_command(config: str | os.PathLike, nproc: int = 1, nnodes: int = 1, node_rank: int = 0,
@@ -133,3 +134,32 @@ def launch(config: str | os.PathLike, nproc: int = 1, run_dir: str | os.PathLike
         raise TrainingFailed(f"training exited with code {rc}; the worker's error is printed above "
                              f"(log: {run_dir/'train.log'}; config: {config})")
     return rc
+
+# %% ../nbs/16_launch.ipynb #6b17378f
+DATA_HELP = {
+    "pascal": ("data/VOC2012", ["JPEGImages", ("SegmentationClassAug", "SegmentationClass")],
+               "Download PASCAL VOC 2012 (VOCtrainval_11-May-2012.tar) and the SBD-augmented labels "
+               "SegmentationClassAug (the 10,582-image train_aug set used by U2PL, CPS, UniMatch), and unpack them so that "
+               "<root>/JPEGImages/<id>.jpg and <root>/SegmentationClassAug/<id>.png exist."),
+    "cityscapes": ("data/cityscapes", ["leftImg8bit", "gtFine"],
+                   "Download leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip from cityscapes-dataset.com (an account is "
+                   "needed) and unpack both into <root>. *_labelTrainIds.png are optional: they are made from *_labelIds.png on the fly."),
+}
+
+def missing_data_message(dataset: str, data_root: str | os.PathLike | None = None) -> str | None:
+    "None when `dataset` looks usable at `data_root`, else a message saying what is missing and what to do."
+    quick = ("To try the workbench without any download, run the synthetic quickstart:\n"
+             "    papermill nbs/train.ipynb runs/quickstart.ipynb -p dataset synthetic")
+    if dataset == "synthetic": return None
+    if dataset not in DATA_HELP:
+        root = Path(data_root or dataset)
+        if (root/"dataset.yaml").is_file(): return None
+        return (f"dataset {dataset!r}: expected a folder with a dataset.yaml describing a custom dataset at {root.resolve()} "
+                f"(see docs/custom_dataset.md), or one of 'pascal', 'cityscapes', 'synthetic'.\n{quick}")
+    default, needed, how = DATA_HELP[dataset]
+    root = Path(data_root or default)
+    missing = [n if isinstance(n, str) else " or ".join(n) for n in needed
+               if not any((root/m).is_dir() for m in ((n,) if isinstance(n, str) else n))]
+    if not missing: return None
+    return (f"The {dataset} data is not where this run expects it: {root.resolve()} lacks {', '.join(missing)}.\n"
+            f"{how.replace('<root>', str(root))}\nOr pass another location with -p data_root /path/to/{Path(default).name}.\n{quick}")
