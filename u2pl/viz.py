@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt
 from .launch import read_jsonl
 
 # %% auto #0
-__all__ = ['LOSS', 'PL_QUALITY', 'RELIABILITY', 'MEAN', 'STD', 'plot_training', 'plot_miou', 'plot_class_iou', 'voc_palette',
-           'colorize_labels', 'denormalize', 'prediction_panel']
+__all__ = ['LOSS', 'PL_QUALITY', 'RELIABILITY', 'plot_training', 'plot_miou', 'plot_class_iou', 'colorize_labels', 'denormalize',
+           'prediction_panel']
 
 # %% ../nbs/15_viz.ipynb #b79c8d83
 def _series(rows: list[dict], key: str, x: str = "iter"):
@@ -86,32 +86,18 @@ def plot_class_iou(run_dir, class_names=None, figsize=(10, 3.2)):
     ax.set_xticks(np.arange(C) + w * (len(last) - 1) / 2, names, rotation=60, fontsize=7)
     ax.set_ylabel("IoU (%)"); ax.legend(fontsize=7); fig.tight_layout(); return fig
 
-# %% ../nbs/15_viz.ipynb #95bec10e
-def voc_palette(n: int = 256) -> np.ndarray:
-    "The PASCAL VOC colour map ([n, 3] uint8): bit-interleaved class index -> RGB, class 0 black."
-    pal = np.zeros((n, 3), np.uint8)
-    for i in range(n):
-        c, r, g, b = i, 0, 0, 0
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j); g |= ((c >> 1) & 1) << (7 - j); b |= ((c >> 2) & 1) << (7 - j); c >>= 3
-        pal[i] = (r, g, b)
-    return pal
+# %% ../nbs/15_viz.ipynb #cfdd7906
+from .evaluate import voc_palette, colorize, IMAGE_MEAN, IMAGE_STD
 
-def colorize_labels(label, palette=None, ignore_index: int = 255) -> np.ndarray:
-    "An [H, W] label map as an [H, W, 3] uint8 image (ignored pixels white)."
-    lab = np.asarray(label.cpu() if torch.is_tensor(label) else label).astype(np.int64)
-    pal = voc_palette() if palette is None else np.asarray(palette, np.uint8)
-    if len(pal) < 256: pal = np.concatenate([pal, voc_palette()[len(pal):]])
-    out = pal[np.clip(lab, 0, 255)]
-    out[lab == ignore_index] = 255
-    return out
+def colorize_labels(label, palette=None) -> np.ndarray:
+    "An [H, W] label map as an [H, W, 3] uint8 RGB array (ignored pixels white), via `u2pl.evaluate.colorize`."
+    lab = label.detach().cpu().numpy() if torch.is_tensor(label) else np.asarray(label)
+    return np.asarray(colorize(np.clip(lab, 0, 255).astype(np.uint8), palette).convert("RGB"))
 
-# %% ../nbs/15_viz.ipynb #27dbd835
-MEAN, STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
-
+# %% ../nbs/15_viz.ipynb #061908cd
 def denormalize(image: torch.Tensor) -> np.ndarray:
     "A normalised [3, H, W] image back to [H, W, 3] uint8 for display."
-    x = image.detach().float().cpu() * torch.tensor(STD)[:, None, None] + torch.tensor(MEAN)[:, None, None]
+    x = image.detach().float().cpu() * torch.tensor(IMAGE_STD)[:, None, None] + torch.tensor(IMAGE_MEAN)[:, None, None]
     return x.clamp(0, 255).byte().permute(1, 2, 0).numpy()
 
 @torch.no_grad()
@@ -131,8 +117,8 @@ def prediction_panel(model, images: torch.Tensor, labels: torch.Tensor | None = 
     B = x.shape[0]
     fig, axs = plt.subplots(B, len(cols), figsize=(figsize_per * len(cols), figsize_per * B), squeeze=False)
     for i in range(B):
-        panels = [denormalize(images[i])] + ([colorize_labels(labels[i], palette, ignore_index)] if labels is not None else [])
-        panels += [colorize_labels(pred[i], palette, ignore_index), ent[i].cpu().numpy()]
+        panels = [denormalize(images[i])] + ([colorize_labels(labels[i], palette)] if labels is not None else [])
+        panels += [colorize_labels(pred[i], palette), ent[i].cpu().numpy()]
         rel = np.zeros((*ent.shape[1:], 3), np.uint8); rel[part.reliable[i].cpu().numpy()] = (40, 180, 60); rel[part.unreliable[i].cpu().numpy()] = (220, 40, 40)
         panels.append(rel)
         for j, (ax, im) in enumerate(zip(axs[i], panels)):
