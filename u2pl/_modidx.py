@@ -365,4 +365,5 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                           'u2pl.viz.plot_class_iou': ('viz.html#plot_class_iou', 'u2pl/viz.py'),
                           'u2pl.viz.plot_miou': ('viz.html#plot_miou', 'u2pl/viz.py'),
                           'u2pl.viz.plot_training': ('viz.html#plot_training', 'u2pl/viz.py'),
-                          'u2pl.viz.prediction_panel': ('viz.html#prediction_panel', 'u2pl/viz.py')}}}
+                          'u2pl.viz.prediction_panel': ('viz.html#prediction_panel', 'u2pl/viz.py'),
+                          'u2pl.viz.run_prediction_panel': ('viz.html#run_prediction_panel', 'u2pl/viz.py')}}}

@@ -37,15 +37,16 @@ def worker_env(nproc: int = 1, use_cuda: bool | None = None, base: dict | None =
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // max(1, nproc)))
     return env
 
-# %% ../nbs/16_launch.ipynb #a3a2908e
+# %% ../nbs/16_launch.ipynb #9ca0a94c
 def in_papermill() -> bool:
     "True when this kernel is being executed by papermill (or nbdev-test), where widgets cannot update."
     if os.environ.get("IN_TEST") or os.environ.get("PAPERMILL_EXECUTION"): return True
     return "papermill" in sys.modules
 
 def live_frontend() -> bool:
-    "True in an interactive Jupyter kernel (JupyterLab), False under papermill, nbdev-test or a plain script."
-    if in_papermill(): return False
+    """True in a kernel that a Jupyter server started for a notebook session (JupyterLab sets JPY_SESSION_NAME),
+    False under papermill / nbclient, nbdev-test or a plain script, where widgets would never update."""
+    if in_papermill() or not os.environ.get("JPY_SESSION_NAME"): return False
     try:
         from IPython import get_ipython
         ip = get_ipython()
@@ -135,7 +136,7 @@ def launch(config: str | os.PathLike, nproc: int = 1, run_dir: str | os.PathLike
                              f"(log: {run_dir/'train.log'}; config: {config})")
     return rc
 
-# %% ../nbs/16_launch.ipynb #6b17378f
+# %% ../nbs/16_launch.ipynb #97c02780
 DATA_HELP = {
     "pascal": ("data/VOC2012", ["JPEGImages", ("SegmentationClassAug", "SegmentationClass")],
                "Download PASCAL VOC 2012 (VOCtrainval_11-May-2012.tar) and the SBD-augmented labels "
@@ -150,7 +151,7 @@ def missing_data_message(dataset: str, data_root: str | os.PathLike | None = Non
     "None when `dataset` looks usable at `data_root`, else a message saying what is missing and what to do."
     quick = ("To try the workbench without any download, run the synthetic quickstart:\n"
              "    papermill nbs/train.ipynb runs/quickstart.ipynb -p dataset synthetic")
-    if dataset == "synthetic": return None
+    if dataset in ("synthetic", "toy"): return None          # generated in memory
     if dataset not in DATA_HELP:
         root = Path(data_root or dataset)
         if (root/"dataset.yaml").is_file(): return None

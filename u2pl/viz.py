@@ -14,7 +14,7 @@ from .launch import read_jsonl
 
 # %% auto #0
 __all__ = ['LOSS', 'PL_QUALITY', 'RELIABILITY', 'plot_training', 'plot_miou', 'plot_class_iou', 'colorize_labels', 'denormalize',
-           'prediction_panel']
+           'prediction_panel', 'run_prediction_panel']
 
 # %% ../nbs/15_viz.ipynb #b79c8d83
 def _series(rows: list[dict], key: str, x: str = "iter"):
@@ -94,34 +94,49 @@ def colorize_labels(label, palette=None) -> np.ndarray:
     lab = label.detach().cpu().numpy() if torch.is_tensor(label) else np.asarray(label)
     return np.asarray(colorize(np.clip(lab, 0, 255).astype(np.uint8), palette).convert("RGB"))
 
-# %% ../nbs/15_viz.ipynb #061908cd
+# %% ../nbs/15_viz.ipynb #a1964462
 def denormalize(image: torch.Tensor) -> np.ndarray:
     "A normalised [3, H, W] image back to [H, W, 3] uint8 for display."
     x = image.detach().float().cpu() * torch.tensor(IMAGE_STD)[:, None, None] + torch.tensor(IMAGE_MEAN)[:, None, None]
     return x.clamp(0, 255).byte().permute(1, 2, 0).numpy()
 
 @torch.no_grad()
-def prediction_panel(model, images: torch.Tensor, labels: torch.Tensor | None = None, alpha: float = 20.0,
-                     palette=None, ignore_index: int = 255, figsize_per=2.2):
-    """For each image: the image, its label, the prediction, the entropy map and the reliable (green) /
-    unreliable (red) partition at `alpha` % (as the U2PL teacher would see it)."""
+def prediction_panel(model, images, labels=None, alpha: float = 20.0, palette=None, figsize_per=2.2):
+    """For each image (a [B,3,H,W] batch or a list of [3,H,W] images of any sizes): the image, its label,
+    the prediction, the entropy map and the reliable (green) / unreliable (red) partition at `alpha` %
+    (the lowest / highest `alpha` % entropy, as the U2PL teacher splits its pseudo-labels)."""
     from u2pl.entropy import entropy, partition
     model.eval()
     dev = next(model.parameters()).device
-    x = images.to(dev)
-    logits = torch.nn.functional.interpolate(model(x)["pred"].float(), size=x.shape[-2:], mode="bilinear", align_corners=True)
-    prob = logits.softmax(1); ent = entropy(prob)
-    part = partition(ent, torch.ones_like(ent, dtype=torch.bool), alpha)
-    pred = prob.argmax(1)
+    images = list(images); labels = None if labels is None else list(labels)
     cols = ["image"] + (["label"] if labels is not None else []) + ["prediction", "entropy", f"reliable / unreliable ({alpha:g}%)"]
-    B = x.shape[0]
-    fig, axs = plt.subplots(B, len(cols), figsize=(figsize_per * len(cols), figsize_per * B), squeeze=False)
-    for i in range(B):
-        panels = [denormalize(images[i])] + ([colorize_labels(labels[i], palette)] if labels is not None else [])
-        panels += [colorize_labels(pred[i], palette), ent[i].cpu().numpy()]
-        rel = np.zeros((*ent.shape[1:], 3), np.uint8); rel[part.reliable[i].cpu().numpy()] = (40, 180, 60); rel[part.unreliable[i].cpu().numpy()] = (220, 40, 40)
-        panels.append(rel)
+    fig, axs = plt.subplots(len(images), len(cols), figsize=(figsize_per * len(cols), figsize_per * len(images)), squeeze=False)
+    for i, img in enumerate(images):
+        x = img[None].to(dev)
+        logits = torch.nn.functional.interpolate(model(x)["pred"].float(), size=x.shape[-2:], mode="bilinear", align_corners=True)
+        prob = logits.softmax(1); ent = entropy(prob)[0]
+        part = partition(ent[None], torch.ones_like(ent[None], dtype=torch.bool), alpha)
+        rel = np.zeros((*ent.shape, 3), np.uint8)
+        rel[part.reliable[0].cpu().numpy()] = (40, 180, 60); rel[part.unreliable[0].cpu().numpy()] = (220, 40, 40)
+        panels = [denormalize(img)] + ([colorize_labels(labels[i], palette)] if labels is not None else [])
+        panels += [colorize_labels(prob[0].argmax(0), palette), ent.cpu().numpy(), rel]
         for j, (ax, im) in enumerate(zip(axs[i], panels)):
             ax.imshow(im, cmap="magma" if im.ndim == 2 else None); ax.set_xticks([]); ax.set_yticks([])
             if i == 0: ax.set_title(cols[j], fontsize=8)
     fig.tight_layout(); return fig
+
+def run_prediction_panel(run_dir, n: int = 4, which: str = "teacher", alpha: float | None = None):
+    """`prediction_panel` for the first `n` validation images of a run, with the model of its latest checkpoint
+    (the teacher by default) and alpha_t of its last epoch."""
+    from u2pl.evaluate import load_for_inference
+    from u2pl.trainer import build_datasets
+    ck = Path(run_dir)/"ckpt"/"latest.pt"
+    if not ck.exists(): print(f"no checkpoint yet at {ck}"); return None
+    model, cfg = load_for_inference(ck, which=which)
+    val = build_datasets(cfg)["val"]
+    items = [val[i] for i in range(min(n, len(val)))]
+    if alpha is None:
+        ev = [r for r in read_jsonl(Path(run_dir)/"eval.jsonl") if "epoch" in r]
+        e = ev[-1]["epoch"] if ev else 0
+        alpha = max(cfg.contrastive.low_entropy_threshold * (1 - e / cfg.train.epochs), 1.0)
+    return prediction_panel(model, [x for x, _ in items], [y for _, y in items], alpha=alpha)
