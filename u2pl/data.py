@@ -73,7 +73,7 @@ def train_transform(img: torch.Tensor, label: torch.Tensor, crop: int, scale_ran
         x = F.pad(x, pad, value=0.0); lb = F.pad(lb, pad, value=label_pad)
     return x, lb
 
-# %% ../nbs/03_data.ipynb #7a628168
+# %% ../nbs/03_data.ipynb #b76dcb0e
 def render_synthetic(index: int, seed: int = 0, size: int = 96, max_objects: int = 4) -> tuple[np.ndarray, np.ndarray]:
     "One synthetic sample: (uint8 image [size, size, 3], uint8 label [size, size]); deterministic by (seed, index)."
     rng = np.random.default_rng([seed, index])
@@ -85,18 +85,18 @@ def render_synthetic(index: int, seed: int = 0, size: int = 96, max_objects: int
     label = np.zeros((size, size), np.uint8)
     for _ in range(rng.integers(1, max_objects + 1)):
         fam, shape = rng.integers(0, 2), rng.integers(0, 4)
-        r = rng.uniform(0.10, 0.28); cy, cx = rng.uniform(r, 1 - r, 2)
+        r = rng.uniform(0.14, 0.32); cy, cx = rng.uniform(r, 1 - r, 2)
         dy, dx = yy - cy, xx - cx
         if shape == 0: m = dy ** 2 + dx ** 2 <= r ** 2
         elif shape == 1: m = (np.abs(dy) <= r * 0.85) & (np.abs(dx) <= r * 0.85)
         elif shape == 2: m = (dy <= r * 0.7) & (dy >= -r) & (np.abs(dx) <= (dy + r) * 0.6)
         else: d = np.sqrt(dy ** 2 + dx ** 2); m = (d <= r) & (d >= r * 0.55)
-        hue = rng.uniform(-0.25, 0.6) if fam == 0 else rng.uniform(0.4, 1.25)     # overlapping families
+        hue = rng.uniform(-0.2, 0.45) if fam == 0 else rng.uniform(0.35, 1.0)     # overlapping families
         base = np.array([np.cos(2 * np.pi * (hue + k / 3)) for k in range(3)]) * 70 + 128
         base = base * rng.uniform(0.7, 1.2)
         img[m] = base
         label[m] = 1 + fam * 4 + shape
-    img = img + rng.normal(0, 18, img.shape)
+    img = img + rng.normal(0, 10, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8), label
 
 # %% ../nbs/03_data.ipynb #2123d936
