@@ -17,7 +17,7 @@ def outputs_text(nb_path) -> str:
     for c in nb["cells"]:
         for o in c.get("outputs", []):
             parts += [o.get("text", "") if isinstance(o.get("text"), str) else "".join(o.get("text", [])),
-                      o.get("evalue", ""), "".join(o.get("traceback", []))]
+                      o.get("ename", ""), o.get("evalue", ""), "".join(o.get("traceback", []))]
     return "\n".join(parts)
 
 def test_smoke_run_end_to_end(tmp_path):
