@@ -286,7 +286,7 @@ def find_splits_root() -> Path:
         if (base / "data" / "splits").is_dir(): return base / "data" / "splits"
     return Path.cwd() / "data" / "splits"
 
-# %% ../nbs/02_splits.ipynb #4b49f81a
+# %% ../nbs/02_splits.ipynb #199656ff
 def _parser():
     ap = argparse.ArgumentParser(prog="u2pl-splits", description="Generate, import, describe and validate split lists.")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -298,6 +298,7 @@ def _parser():
     g.add_argument("--family", default="classic", choices=["classic", "blended", "uniform"])
     g.add_argument("--independent", action="store_true", help="draw each size independently (not nested)")
     g.add_argument("--train-aug"); g.add_argument("--fine"); g.add_argument("--train"); g.add_argument("--pool"); g.add_argument("--val")
+    g.add_argument("--root", help="custom: a dataset folder holding dataset.yaml (pool = images with masks)")
     g.add_argument("--n-train", type=int, default=1024); g.add_argument("--n-val", type=int, default=256)
     i = sub.add_parser("import", help="import reference-format lists from a local folder")
     i.add_argument("src"); i.add_argument("dest"); i.add_argument("--fine")
@@ -329,8 +330,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             elif a.dataset == "cityscapes":
                 if not a.train: raise ValueError("cityscapes needs --train (list of leftImg8bit/train/... paths)")
                 sp = cityscapes_splits(read_list(a.train), a.seed, _sizes(a.sizes, None), not a.independent)
+            elif a.root:                                   # a folder dataset: labelled pool = images with a mask
+                from u2pl.data import folder_pool, load_dataset_yaml
+                if not a.sizes: raise ValueError("custom needs --sizes")
+                p = folder_pool(a.root)
+                sp = random_splits(p["labeled"], _sizes(a.sizes, None), a.seed, not a.independent)
+                for s in sp.values(): ls = set(s.labeled); s.unlabeled = [i for i in p["all"] if i not in ls]
+                val = val or p["val"] or None
+                if not a.out: out = find_splits_root() / load_dataset_yaml(a.root)["name"]
             else:
-                if not (a.pool and a.sizes): raise ValueError("custom needs --pool ids.txt and --sizes")
+                if not (a.pool and a.sizes): raise ValueError("custom needs --root DATASET_DIR (with dataset.yaml) or --pool ids.txt, and --sizes")
                 sp = random_splits(read_list(a.pool), _sizes(a.sizes, None), a.seed, not a.independent)
             for s in sp.values():
                 s.val = val; validate_split(s)
