@@ -289,7 +289,7 @@ def parse_set(s: str) -> tuple[str, Any]:
     k, v = s.split("=", 1)
     return k.strip(), yaml.safe_load(v) if v.strip() else None
 
-# %% ../nbs/01_config.ipynb #7adb89e1
+# %% ../nbs/01_config.ipynb #3dd15fdf
 def _voc(family, split):
     return {"data": dict(dataset="pascal", split=str(split), split_family=family, num_classes=21, crop_size=513,
                          batch_size=4, batch_size_unlabeled=4),
@@ -307,10 +307,10 @@ def _city(split):
 
 def _synthetic(split):
     return {"data": dict(dataset="synthetic", split=str(split), split_family="", num_classes=9, crop_size=65,
-                         scale_range=[0.75, 1.5], batch_size=4, batch_size_unlabeled=4, val_batch_size=16, num_workers=0,
+                         scale_range=[0.75, 1.5], batch_size=8, batch_size_unlabeled=8, val_batch_size=16, num_workers=0,
                          extra=dict(size=96, seed=0)),
-            "model": dict(backbone="resnet18", multi_grid=False, aspp_dilations=[2, 4, 6]),
-            "train": dict(epochs=4, lr=0.02, head_lr_mult=5.0, weight_decay=1e-4, ref_global_batch=4, iters_per_epoch=60),
+            "model": dict(backbone="resnet18", output_stride=16, multi_grid=False, aspp_dilations=[1, 2, 3]),
+            "train": dict(epochs=5, lr=0.05, head_lr_mult=5.0, weight_decay=1e-4, ref_global_batch=8, iters_per_epoch=60),
             "semi": dict(sup_only_epoch=1),
             "contrastive": dict(low_rank=3, high_rank=6, num_queries=64, num_negatives=32, queue_capacity=2000, queue_capacity_bg=2000),
             "eval": dict(mode="whole"), "runtime": dict(log_every=10)}

@@ -18,13 +18,14 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sequential
 from .splits import Split, load_split, find_splits_root, make_synthetic_splits, random_splits, read_list, voc_splits, cityscapes_splits
 
 # %% auto #0
-__all__ = ['VOC_INFO', 'CITYSCAPES_INFO', 'CITYSCAPES_ID_TO_TRAINID', 'SYNTHETIC_SHAPES', 'SYNTHETIC_BANDS', 'SYNTHETIC_INFO',
-           'MEAN', 'STD', 'FOLDER_KEYS', 'DatasetInfo', 'default_palette', 'cityscapes_lut', 'read_image', 'read_label',
-           'check_label', 'synthetic_sample', 'normalize', 'to_tensor_pair', 'rand_scale', 'resized_window',
-           'TrainTransform', 'EvalTransform', 'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset',
-           'cityscapes_pool', 'load_dataset_yaml', 'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset',
-           'make_tiny_voc', 'make_tiny_cityscapes', 'make_tiny_folder', 'get_split', 'resample_indices', 'Loaders',
-           'set_epoch', 'build_loaders', 'build_datasets']
+__all__ = ['VOC_INFO', 'CITYSCAPES_INFO', 'CITYSCAPES_ID_TO_TRAINID', 'SYNTHETIC_FAMILIES', 'SYNTHETIC_KINDS',
+           'SYNTHETIC_CONTRAST', 'SYNTHETIC_CLASS_P', 'SYNTHETIC_INFO', 'MEAN', 'STD', 'FOLDER_KEYS', 'DatasetInfo',
+           'default_palette', 'cityscapes_lut', 'read_image', 'read_label', 'check_label', 'synthetic_sample',
+           'normalize', 'to_tensor_pair', 'rand_scale', 'resized_window', 'TrainTransform', 'EvalTransform',
+           'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset', 'cityscapes_pool', 'load_dataset_yaml',
+           'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset', 'make_tiny_voc', 'make_tiny_cityscapes',
+           'make_tiny_folder', 'get_split', 'resample_indices', 'Loaders', 'set_epoch', 'build_loaders',
+           'build_datasets']
 
 # %% ../nbs/03_data.ipynb #776ace68
 @dataclass
@@ -124,11 +125,14 @@ def check_label(label: np.ndarray, num_classes: int, ignore_index: int, path="",
                              + (f" ... ({len(bad)} distinct)" if len(bad) > 10 else ""))
     return label
 
-# %% ../nbs/03_data.ipynb #38316a01
-SYNTHETIC_SHAPES = ("disk", "square", "triangle", "cross")
-SYNTHETIC_BANDS = ((0.07, 0.16), (0.12, 0.24))
-SYNTHETIC_INFO = DatasetInfo("synthetic", 9, 255, ["background"] + [f"{s}-{t}" for s in SYNTHETIC_SHAPES for t in ("coarse", "fine")])
+# %% ../nbs/03_data.ipynb #cf1796c5
+SYNTHETIC_FAMILIES = ("red", "lime", "cyan", "violet")          # hue 0, 1/4, 1/2, 3/4
+SYNTHETIC_KINDS = ("faint", "striped")
+SYNTHETIC_CONTRAST = ((0.0, 0.35), (0.2, 0.6))                  # stripe contrast per kind; overlap = true ambiguity
+SYNTHETIC_CLASS_P = np.array([0.16, 0.09] * 4) / np.array([0.16, 0.09] * 4).sum()   # object frequency per class
+SYNTHETIC_INFO = DatasetInfo("synthetic", 9, 255, ["background"] + [f"{f}-{k}" for f in SYNTHETIC_FAMILIES for k in SYNTHETIC_KINDS])
 _SPLIT_CODE = {"train": 1, "val": 2, "test": 3}
+_SYN_SHAPES = ("disk", "square", "triangle", "cross", "ellipse")
 
 def _shape_mask(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     if shape == "disk": return u * u + v * v <= 1
@@ -136,7 +140,6 @@ def _shape_mask(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     if shape == "triangle": return (v >= -0.7) & (v <= 0.9 - 1.9 * np.abs(u))
     if shape == "cross": return ((np.abs(u) <= 0.33) | (np.abs(v) <= 0.33)) & (np.maximum(np.abs(u), np.abs(v)) <= 1)
     if shape == "ellipse": return u * u + (v / 0.55) ** 2 <= 1
-    if shape == "ring": r = u * u + v * v; return (r <= 1) & (r >= 0.4)
     raise ValueError(f"unknown shape {shape!r}")
 
 def _hsv(h: float, s: float, v: float) -> np.ndarray:
@@ -148,36 +151,30 @@ def synthetic_sample(index: int, split: str = "train", seed: int = 0, size: int 
     "One synthetic (image uint8 [size,size,3], label uint8 [size,size]) pair, a pure function of its arguments."
     if split not in _SPLIT_CODE: raise ValueError(f"synthetic split must be one of {list(_SPLIT_CODE)}, got {split!r}")
     if index < 0: raise ValueError(f"synthetic index must be >= 0, got {index}")
+    if size < 8: raise ValueError(f"synthetic size must be >= 8, got {size}")
     rng = np.random.default_rng([seed, _SPLIT_CODE[split], index])
     H = W = size
     ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
-    c0 = _hsv(rng.random(), rng.uniform(0.1, 0.6), rng.uniform(0.3, 0.8)); c1 = _hsv(rng.random(), rng.uniform(0.1, 0.6), rng.uniform(0.3, 0.8))
+    c0, c1 = (_hsv(rng.random(), rng.uniform(0.0, 0.25), rng.uniform(0.35, 0.75)) for _ in range(2))
     a = rng.uniform(0, 2 * np.pi); g = np.cos(a) * xs + np.sin(a) * ys
     g = (g - g.min()) / (np.ptp(g) + 1e-6)
     img = c0[:, None, None] * (1 - g) + c1[:, None, None] * g
     lab = np.zeros((H, W), np.uint8)
-    n_obj, n_dis = int(rng.integers(3, 7)), int(rng.integers(1, 4))
-    kinds = [int(rng.integers(1, 9)) for _ in range(n_obj)] + [0] * n_dis
-    for j in rng.permutation(len(kinds)):
-        c = kinds[j]
-        r = rng.uniform(0.07, 0.2) * size; cx, cy = rng.uniform(0, W), rng.uniform(0, H); th = rng.uniform(0, 2 * np.pi)
+    for _ in range(int(rng.integers(2, 6))):
+        c = int(rng.choice(8, p=SYNTHETIC_CLASS_P)) + 1; fam, kind = (c - 1) // 2, (c - 1) % 2
+        r = rng.uniform(0.12, 0.28) * size; cx, cy = rng.uniform(0, W), rng.uniform(0, H); th = rng.uniform(0, 2 * np.pi)
         x0, x1 = int(max(cx - 1.5 * r, 0)), int(min(cx + 1.5 * r + 1, W)); y0, y1 = int(max(cy - 1.5 * r, 0)), int(min(cy + 1.5 * r + 1, H))
         if x1 <= x0 or y1 <= y0: continue
         X, Y = xs[y0:y1, x0:x1], ys[y0:y1, x0:x1]; dx, dy = (X - cx) / r, (Y - cy) / r
         u, v = np.cos(th) * dx + np.sin(th) * dy, -np.sin(th) * dx + np.cos(th) * dy
-        if c:
-            shape, band = SYNTHETIC_SHAPES[(c - 1) // 2], SYNTHETIC_BANDS[(c - 1) % 2]
-            hue = (c - 1) / 8 + rng.normal(0, 0.18 * difficulty)
-        else: shape, band, hue = ("ellipse", "ring")[int(rng.integers(0, 2))], SYNTHETIC_BANDS[int(rng.integers(0, 2))], rng.random()
-        m = _shape_mask(shape, u, v)
-        f, ta = rng.uniform(*band), rng.uniform(0, np.pi)
-        tex = np.sin(2 * np.pi * f * (np.cos(ta) * X + np.sin(ta) * Y) + rng.uniform(0, 2 * np.pi))
-        col = _hsv(hue, rng.uniform(0.3, 0.9), rng.uniform(0.4, 0.9))
-        patch = col[:, None, None] * (1 + rng.uniform(0.15, 0.35) * tex)[None]
+        m = _shape_mask(_SYN_SHAPES[int(rng.integers(0, len(_SYN_SHAPES)))], u, v)
+        col = _hsv(fam / 4 + rng.normal(0, 0.09 * difficulty), rng.uniform(0.45, 0.9), rng.uniform(0.5, 0.95))
+        amp = rng.uniform(*SYNTHETIC_CONTRAST[kind])
+        f, ta = rng.uniform(0.12, 0.2), rng.uniform(0, np.pi)
+        stripes = np.sin(2 * np.pi * f * (np.cos(ta) * X + np.sin(ta) * Y) + rng.uniform(0, 2 * np.pi))
+        patch = col[:, None, None] * (1 + amp * stripes)[None]
         img[:, y0:y1, x0:x1][:, m] = patch[:, m]; lab[y0:y1, x0:x1][m] = c
-    img += rng.normal(0, 0.06 * difficulty, img.shape).astype(np.float32)
-    p = np.pad(img, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    img = (p[:, :-2] + p[:, 1:-1] + p[:, 2:]) / 3; img = (img[:, :, :-2] + img[:, :, 1:-1] + img[:, :, 2:]) / 3
+    img += rng.normal(0, 0.05, img.shape).astype(np.float32)
     return np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0), lab
 
 # %% ../nbs/03_data.ipynb #caa7018d
