@@ -9,12 +9,12 @@ from .memory_bank import ClassQueues, ListQueues
 from .entropy import class_rank_masks
 
 # %% auto #0
-__all__ = ['ContrastiveConfig', 'sort_ranks', 'uniform_index', 'nth_true', 'info_nce', 'paper_masks', 'reference_label_onehot',
+__all__ = ['ContrastiveParams', 'sort_ranks', 'uniform_index', 'nth_true', 'info_nce', 'paper_masks', 'reference_label_onehot',
            'contrastive_loss', 'compute_contra_memobank_loss']
 
 # %% ../nbs/08_contrastive.ipynb #69f63ed6
 @dataclass
-class ContrastiveConfig:
+class ContrastiveParams:
     "Hyper-parameters of the U2PL contrastive loss (reference §5.1)."
     low_rank: int = 3
     high_rank: int = 20
@@ -37,7 +37,7 @@ class ContrastiveConfig:
         if not self.temperature > 0: raise ValueError(f"temperature must be > 0, got {self.temperature}")
 
     @classmethod
-    def from_dict(cls, d: dict, strict: bool = False, **overrides) -> "ContrastiveConfig":
+    def from_dict(cls, d: dict, strict: bool = False, **overrides) -> "ContrastiveParams":
         "Build from a reference-style dict; unknown keys are ignored (or raise with `strict=True`)."
         for k in ("binary", "anchor_ema"):
             if d.get(k): raise NotImplementedError(f"contrastive.{k}=True is an ablation that is broken upstream (reference §5.6, §12) and not implemented")
@@ -199,9 +199,9 @@ def reference_label_onehot(labels: torch.Tensor, num_classes: int) -> torch.Tens
 
 # %% ../nbs/08_contrastive.ipynb #5377cc33
 def contrastive_loss(rep, rep_teacher, prob_teacher, labels, low_mask, high_mask, num_labeled: int, bank,
-                     cfg: ContrastiveConfig | None = None, generator: torch.Generator | None = None):
+                     cfg: ContrastiveParams | None = None, generator: torch.Generator | None = None):
     "U2PL contrastive loss at stride 4 (paper or reference mode) -> (loss * cfg.loss_weight, stats)."
-    cfg = ContrastiveConfig() if cfg is None else (ContrastiveConfig.from_dict(cfg) if isinstance(cfg, dict) else cfg)
+    cfg = ContrastiveParams() if cfg is None else (ContrastiveParams.from_dict(cfg) if isinstance(cfg, dict) else cfg)
     _check_inputs(rep, rep_teacher, prob_teacher, labels, low_mask, high_mask, num_labeled, bank)
     low_mask, high_mask = low_mask.bool(), high_mask.bool()
     if cfg.mode == "paper":
@@ -223,7 +223,7 @@ def compute_contra_memobank_loss(rep, label_l, label_u, prob_l, prob_u, low_mask
     "Reference-signature contrastive loss (bug-compatible reference mode); returns (new_keys list, loss)."
     if momentum_prototype is not None or (isinstance(cfg, dict) and cfg.get("anchor_ema")):
         raise NotImplementedError("momentum_prototype / anchor_ema is an ablation that crashes upstream (reference §5.6); not implemented")
-    c = ContrastiveConfig.from_dict(cfg, mode="reference") if isinstance(cfg, dict) else ContrastiveConfig(**{**asdict(cfg), "mode": "reference"})
+    c = ContrastiveParams.from_dict(cfg, mode="reference") if isinstance(cfg, dict) else ContrastiveParams(**{**asdict(cfg), "mode": "reference"})
     bank = ListQueues(memobank, queue_prtlis, queue_size)
     onehot, prob = torch.cat((label_l, label_u), dim=0), torch.cat((prob_l, prob_u), dim=0)
     if low_mask.dim() != 4 or low_mask.shape[1] != 1: raise ValueError(f"low_mask must be [B,1,h,w], got {tuple(low_mask.shape)}")
