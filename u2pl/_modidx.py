@@ -24,6 +24,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'u2pl.config.TrainConfig': ('config.html#trainconfig', 'u2pl/config.py'),
                              'u2pl.config._city': ('config.html#_city', 'u2pl/config.py'),
                              'u2pl.config._coerce': ('config.html#_coerce', 'u2pl/config.py'),
+                             'u2pl.config._custom': ('config.html#_custom', 'u2pl/config.py'),
                              'u2pl.config._get': ('config.html#_get', 'u2pl/config.py'),
                              'u2pl.config._hints': ('config.html#_hints', 'u2pl/config.py'),
                              'u2pl.config._nest': ('config.html#_nest', 'u2pl/config.py'),

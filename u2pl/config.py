@@ -14,10 +14,10 @@ __all__ = ['CHOICES', 'PRESETS', 'DataConfig', 'ModelConfig', 'TrainConfig', 'Se
            'parse_set', 'preset_dict', 'reference_overrides', 'resolve_config', 'load_yaml', 'global_batch',
            'effective_lr', 'iters_per_epoch']
 
-# %% ../nbs/01_config.ipynb #8c9ca76f
+# %% ../nbs/01_config.ipynb #2a80d764
 @dataclass
 class DataConfig:
-    dataset: str = "pascal"                    # pascal | cityscapes | synthetic | toy (seconds-long tests)
+    dataset: str = "pascal"                    # pascal | cityscapes | synthetic | folder (data_root/dataset.yaml) | toy (tests)
     data_root: Optional[str] = None            # None -> the dataset's default (data/VOC2012, data/cityscapes)
     split: str = "1464"                        # folder under splits_root: labelled count (or name)
     split_family: str = "classic"              # classic | blended (VOC); "" elsewhere; recorded in eval protocol
@@ -135,10 +135,10 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
-# %% ../nbs/01_config.ipynb #b54c5601
+# %% ../nbs/01_config.ipynb #a55769f9
 CHOICES = {
     "mode": ("paper", "reference"),
-    "data.dataset": ("pascal", "cityscapes", "synthetic", "toy"),   # toy: u2pl.trainer.ToySegmentation (tests)
+    "data.dataset": ("pascal", "cityscapes", "synthetic", "folder", "toy"),   # folder: data_root holds a dataset.yaml; toy: tests
     "data.split_family": ("classic", "blended", ""),
     "model.bn_mode": ("train", "frozen"),
     "train.lr_scaling": ("linear", "none"),
@@ -289,7 +289,7 @@ def parse_set(s: str) -> tuple[str, Any]:
     k, v = s.split("=", 1)
     return k.strip(), yaml.safe_load(v) if v.strip() else None
 
-# %% ../nbs/01_config.ipynb #3dd15fdf
+# %% ../nbs/01_config.ipynb #7c68c82f
 def _voc(family, split):
     return {"data": dict(dataset="pascal", split=str(split), split_family=family, num_classes=21, crop_size=513,
                          batch_size=4, batch_size_unlabeled=4),
@@ -326,8 +326,13 @@ def _toy(split):
                                 current_class_threshold=0.0),
             "eval": dict(mode="whole"), "runtime": dict(log_every=2, seed=0)}
 
+def _custom(split):
+    "A folder dataset (data.data_root holds a dataset.yaml): the VOC recipe; classes and ignore index come from the yaml."
+    d = _voc("", split); d["data"].update(dataset="folder"); del d["data"]["num_classes"]
+    return d
+
 PRESETS = {"voc_classic": (_voc.__get__("classic"), "1464"), "voc_blended": (_voc.__get__("blended"), "1323"),
-           "cityscapes": (_city, "744"), "synthetic": (_synthetic, "64"),
+           "cityscapes": (_city, "744"), "synthetic": (_synthetic, "64"), "custom": (_custom, ""),
            "toy": (_toy, "8")}
 
 def preset_dict(name: str, split: str | int | None = None) -> dict:
@@ -345,7 +350,7 @@ def reference_overrides(dataset: str) -> dict:
     if dataset == "cityscapes": d["eval"].update(crop=769, stride=None)
     return d
 
-# %% ../nbs/01_config.ipynb #b2eef6cb
+# %% ../nbs/01_config.ipynb #211c3cd5
 def resolve_config(preset: str | None = None, overrides: dict | None = None) -> Config:
     "dataclass defaults <- preset <- reference-mode choices (if mode=reference) <- overrides; validated."
     over = _nest(overrides or {})
@@ -358,6 +363,19 @@ def resolve_config(preset: str | None = None, overrides: dict | None = None) -> 
         base = merge(base, reference_overrides(ds))
     d = merge(base, over)
     if "data" in d and "split" in d["data"]: d["data"]["split"] = str(d["data"]["split"])
+    dd = d.get("data") or {}
+    if dd.get("dataset") == "folder":          # classes and ignore index from dataset.yaml unless given explicitly
+        if not dd.get("data_root"): raise ConfigError("data.dataset=folder needs data.data_root (the folder holding dataset.yaml)")
+        from u2pl.data import load_dataset_yaml
+        try: y = load_dataset_yaml(dd["data_root"])
+        except (FileNotFoundError, ValueError) as e: raise ConfigError(str(e)) from None
+        for key, val in (("num_classes", y["num_classes"]), ("ignore_index", int(y["ignore_index"]))):
+            given = (over.get("data") or {}).get(key)
+            if given is not None and int(given) != val:
+                raise ConfigError(f"data.{key}={given} but {Path(dd['data_root']) / 'dataset.yaml'} says {val}")
+            dd[key] = val
+        if not dd.get("split"): raise ConfigError("data.split: a folder dataset needs a split (a labelled count such as 100, "
+                                                  "or the name of a folder under data/splits/<name>/)")
     return check_config(from_dict(Config, d))
 
 def load_yaml(path: str | os.PathLike, overrides: dict | None = None) -> Config:
