@@ -14,7 +14,7 @@ __all__ = ['CHOICES', 'PRESETS', 'DataConfig', 'ModelConfig', 'TrainConfig', 'Se
            'parse_set', 'preset_dict', 'reference_overrides', 'resolve_config', 'load_yaml', 'global_batch',
            'effective_lr', 'iters_per_epoch']
 
-# %% ../nbs/01_config.ipynb #2a80d764
+# %% ../nbs/01_config.ipynb #1287daf9
 @dataclass
 class DataConfig:
     dataset: str = "pascal"                    # pascal | cityscapes | synthetic | folder (data_root/dataset.yaml) | toy (tests)
@@ -66,7 +66,7 @@ class TrainConfig:
     aux_weight: float = 0.4
     grad_clip: float = 0.0                     # 0 = off
     max_iters: Optional[int] = None            # stop after this many optimizer steps (smoke runs); schedule unchanged
-    iters_per_epoch: Optional[int] = None      # cap on optimizer steps per epoch (None: the reference rule, see below)
+    iters_per_epoch: Optional[int] = None      # exactly this many optimizer steps per epoch (None: the reference rule, see below)
 
 @dataclass
 class SemiConfig:
@@ -388,7 +388,7 @@ def load_yaml(path: str | os.PathLike, overrides: dict | None = None) -> Config:
     try: return resolve_config(None, merge(d, overrides or {}))
     except ConfigError as e: raise ConfigError(f"{path}: {e}") from None
 
-# %% ../nbs/01_config.ipynb #4dc98899
+# %% ../nbs/01_config.ipynb #b63f6ee8
 def global_batch(cfg: Config, world_size: int = 1) -> int:
     return cfg.data.batch_size * world_size * cfg.train.accum_steps
 
@@ -404,8 +404,9 @@ def iters_per_epoch(cfg: Config, n_labeled: int, n_unlabeled: int, world_size: i
     else:
         n, b = n_unlabeled, cfg.data.batch_size_unlabeled
     shards = world_size * cfg.train.accum_steps
+    if n < 1: raise ConfigError(f"no {'labelled' if b == cfg.data.batch_size else 'unlabelled'} images to train on")
+    if cfg.train.iters_per_epoch: return cfg.train.iters_per_epoch
     steps = math.ceil(n / shards) // b            # = floor(ceil(n / (W * accum)) / B): DistributedSampler pads to W
-    if cfg.train.iters_per_epoch: steps = min(steps, cfg.train.iters_per_epoch)
     if steps < 1: raise ConfigError(f"{n} images cannot fill one optimizer step of {b} x {world_size} GPUs x "
                                     f"{cfg.train.accum_steps} accum_steps; lower data.batch_size or accum_steps")
     return steps

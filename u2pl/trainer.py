@@ -42,7 +42,7 @@ def set_lr(optimizer: torch.optim.Optimizer, base_lr: float, k: int, total: int,
     for g in optimizer.param_groups: g["lr"] = base_lr * g.get("lr_mult", 1.0) * f
     return base_lr * f
 
-# %% ../nbs/13_trainer.ipynb #91bdb921
+# %% ../nbs/13_trainer.ipynb #b8d5567c
 @dataclass
 class EpochPlan:
     n_labeled: int
@@ -53,7 +53,7 @@ class EpochPlan:
     accum: int = 1
     seed: int = 0
     semi: bool = True
-    max_steps: int | None = None
+    fixed_steps: int | None = None          # train.iters_per_epoch: exactly this many steps (streams cycle)
 
     @property
     def shards(self) -> int: return self.world * self.accum
@@ -61,8 +61,8 @@ class EpochPlan:
     @property
     def steps(self) -> int:
         n, b = (self.n_unlabeled, self.batch_u) if self.semi else (self.n_labeled, self.batch_l)
+        if n and self.fixed_steps: return self.fixed_steps
         s = math.ceil(n / self.shards) // b if n else 0
-        if self.max_steps: s = min(s, self.max_steps)
         if s < 1: raise ConfigError(f"{n} {'unlabelled' if self.semi else 'labelled'} images cannot fill one step of "
                                     f"{self.shards} shards (GPUs x accum_steps) x batch {b}")
         return s
@@ -209,7 +209,7 @@ class Trainer:
         if not self.quiet: print(line, flush=True)
         with open(self.run_dir / "train.log", "a") as f: f.write(line + "\n")
 
-# %% ../nbs/13_trainer.ipynb #272d7f89
+# %% ../nbs/13_trainer.ipynb #e3104849
 def _build_model(self):
     cfg, mc, cc, rt = self.cfg, self.cfg.model, self.cfg.contrastive, self.cfg.runtime
     m = build_model(cfg.data.num_classes, backbone=mc.backbone, output_stride=mc.output_stride, multi_grid=mc.multi_grid,
@@ -250,7 +250,7 @@ def _build_optim(self):
     self.optimizer = torch.optim.SGD(groups, lr=self.base_lr, momentum=t.momentum, weight_decay=t.weight_decay, nesterov=t.nesterov)
     amp = rt.amp
     if amp == "auto": amp = "bf16" if self.cuda and torch.cuda.is_bf16_supported() else "none"
-    if amp != "none" and not self.cuda: raise ConfigError(f"runtime.amp={amp!r} needs CUDA; use 'none' or 'auto' on CPU")
+    if amp == "fp16" and not self.cuda: raise ConfigError("runtime.amp='fp16' needs CUDA (gradient scaling); use 'bf16' or 'none' on CPU")
     self.amp = amp
     self.amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[amp]
     self.scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
@@ -551,7 +551,7 @@ def _config_diff(a: dict, b: dict, prefix: str = "") -> list[str]:
 
 Trainer.resume = resume
 
-# %% ../nbs/13_trainer.ipynb #782dcf80
+# %% ../nbs/13_trainer.ipynb #59470585
 def protocol(self, model_name: str, mode: str, crop) -> dict:
     cfg = self.cfg
     return {"dataset": cfg.data.dataset, "split": cfg.data.split, "split_family": cfg.data.split_family or None,
@@ -593,7 +593,7 @@ def evaluate_now(self) -> dict:
         out[name] = line
         if self.main:
             with open(self.run_dir / "eval.jsonl", "a") as f: f.write(json.dumps(_plain(line)) + "\n")
-        self.log(f"eval epoch {self.epoch} {name}{'' if actual == name else ' (= student: no semi step yet)'}: "
+        self.log(f"eval epoch {self.epoch} {name}{'' if actual == name else ' (= student: ' + ('no semi step yet)' if self.semi else 'suponly has no teacher)')}: "
                  f"mIoU {100 * r['miou']:.2f}  best {100 * self.best[name]['miou']:.2f} (epoch {self.best[name]['epoch']})")
     return out
 
