@@ -289,7 +289,7 @@ def parse_set(s: str) -> tuple[str, Any]:
     k, v = s.split("=", 1)
     return k.strip(), yaml.safe_load(v) if v.strip() else None
 
-# %% ../nbs/01_config.ipynb #7c68c82f
+# %% ../nbs/01_config.ipynb #9eee9c80
 def _voc(family, split):
     return {"data": dict(dataset="pascal", split=str(split), split_family=family, num_classes=21, crop_size=513,
                          batch_size=4, batch_size_unlabeled=4),
@@ -311,7 +311,7 @@ def _synthetic(split):
                          extra=dict(size=96, seed=0)),
             "model": dict(backbone="resnet18", output_stride=16, multi_grid=False, aspp_dilations=[1, 2, 3]),
             "train": dict(epochs=5, lr=0.05, head_lr_mult=5.0, weight_decay=1e-4, ref_global_batch=8, iters_per_epoch=60),
-            "semi": dict(sup_only_epoch=1),
+            "semi": dict(sup_only_epoch=1, unsup_weight=0.5),   # a from-scratch teacher is weak: halve the pseudo-label loss
             "contrastive": dict(low_rank=3, high_rank=6, num_queries=64, num_negatives=32, queue_capacity=2000, queue_capacity_bg=2000),
             "eval": dict(mode="whole"), "runtime": dict(log_every=10)}
 
