@@ -43,3 +43,22 @@ def test_missing_data_stops_with_instructions(tmp_path):
     assert r.returncode != 0
     text = outputs_text(tmp_path / "voc.ipynb")
     assert "JPEGImages" in text and "SegmentationClassAug" in text and "-p dataset synthetic" in text
+
+def test_custom_folder_dataset_by_path(tmp_path):
+    # `-p dataset <folder with dataset.yaml>`: the custom preset, classes from the yaml, splits generated on first use
+    from u2pl.data import make_tiny_folder
+    root = tmp_path / "leaf"
+    ids = make_tiny_folder(root, n=10, n_labeled=7, size=(40, 48))
+    (root / "val.txt").write_text("\n".join(ids[5:7]) + "\n")
+    with open(root / "dataset.yaml", "a") as f: f.write("val: val.txt\n")
+    small = ("overrides: {model.backbone: resnet18, model.multi_grid: false, model.aspp_dilations: [1, 2, 3], data.crop_size: 33,"
+             f" data.batch_size: 2, data.batch_size_unlabeled: 2, data.splits_root: '{tmp_path / 'splits'}',"
+             " contrastive.queue_capacity: 64, contrastive.queue_capacity_bg: 64, contrastive.num_queries: 8, contrastive.num_negatives: 4}")
+    r = papermill(tmp_path / "leaf.ipynb", "-p", "dataset", str(root), "-p", "split", "2", "-p", "smoke", "True",
+                  "-p", "run_dir", str(tmp_path / "run"), "-y", small)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    cfg = (tmp_path / "run/config.yaml").read_text()
+    assert "dataset: folder" in cfg and "num_classes: 2" in cfg and "preset: custom" in cfg
+    evals = [json.loads(l) for l in (tmp_path / "run/eval.jsonl").read_text().splitlines() if l.strip()]
+    assert evals and all(len(e["iou"]) == 2 for e in evals)
+    assert (tmp_path / "splits/2/labeled.txt").read_text().split() and "last mIoU" in outputs_text(tmp_path / "leaf.ipynb")
