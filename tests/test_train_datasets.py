@@ -1,12 +1,9 @@
 """Training end to end (python -m u2pl.train) on tiny on-the-fly datasets in the VOC, Cityscapes (labelIds only) and
 custom-folder layouts: split generation on first use, loaders with a worker process, evaluation with the dataset's
 class count, and the protocol line naming the split."""
-import json
-from pathlib import Path
-import pytest
+import json, sys
 from u2pl import data as D
-from _helpers import run, ROOT
-import sys
+from _helpers import run
 
 SMALL = ["model.backbone=resnet18", "model.multi_grid=false", "model.aspp_dilations=[1,2,3]", "data.crop_size=33",
          "data.batch_size=2", "data.batch_size_unlabeled=2", "train.epochs=2", "train.iters_per_epoch=2", "data.num_workers=1",

@@ -404,7 +404,7 @@ def iters_per_epoch(cfg: Config, n_labeled: int, n_unlabeled: int, world_size: i
     else:
         n, b = n_unlabeled, cfg.data.batch_size_unlabeled
     shards = world_size * cfg.train.accum_steps
-    if n < 1: raise ConfigError(f"no {'labelled' if b == cfg.data.batch_size else 'unlabelled'} images to train on")
+    if n < 1: raise ConfigError("no labelled images to train on")   # (the unlabelled branch needs n_unlabeled > 0)
     if cfg.train.iters_per_epoch: return cfg.train.iters_per_epoch
     steps = math.ceil(n / shards) // b            # = floor(ceil(n / (W * accum)) / B): DistributedSampler pads to W
     if steps < 1: raise ConfigError(f"{n} images cannot fill one optimizer step of {b} x {world_size} GPUs x "
