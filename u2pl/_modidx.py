@@ -312,6 +312,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                             'u2pl.model.init_resnet_': ('model.html#init_resnet_', 'u2pl/model.py'),
                             'u2pl.model.load_backbone_weights': ('model.html#load_backbone_weights', 'u2pl/model.py'),
                             'u2pl.model.load_reference_checkpoint': ('model.html#load_reference_checkpoint', 'u2pl/model.py'),
+                            'u2pl.model.model_from_config': ('model.html#model_from_config', 'u2pl/model.py'),
                             'u2pl.model.reference_state_dict_keys': ('model.html#reference_state_dict_keys', 'u2pl/model.py'),
                             'u2pl.model.revert_sync_bn': ('model.html#revert_sync_bn', 'u2pl/model.py'),
                             'u2pl.model.stage_plan': ('model.html#stage_plan', 'u2pl/model.py'),

@@ -125,10 +125,10 @@ def check_label(label: np.ndarray, num_classes: int, ignore_index: int, path="",
                              + (f" ... ({len(bad)} distinct)" if len(bad) > 10 else ""))
     return label
 
-# %% ../nbs/03_data.ipynb #cf1796c5
+# %% ../nbs/03_data.ipynb #d2c64dc7
 SYNTHETIC_FAMILIES = ("red", "lime", "cyan", "violet")          # hue 0, 1/4, 1/2, 3/4
 SYNTHETIC_KINDS = ("faint", "striped")
-SYNTHETIC_CONTRAST = ((0.0, 0.35), (0.2, 0.6))                  # stripe contrast per kind; overlap = true ambiguity
+SYNTHETIC_CONTRAST = ((0.0, 0.25), (0.3, 0.6))                  # stripe contrast per kind (faint, striped)
 SYNTHETIC_CLASS_P = np.array([0.16, 0.09] * 4) / np.array([0.16, 0.09] * 4).sum()   # object frequency per class
 SYNTHETIC_INFO = DatasetInfo("synthetic", 9, 255, ["background"] + [f"{f}-{k}" for f in SYNTHETIC_FAMILIES for k in SYNTHETIC_KINDS])
 _SPLIT_CODE = {"train": 1, "val": 2, "test": 3}

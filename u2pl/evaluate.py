@@ -209,7 +209,7 @@ def save_predictions(labels, names, out_dir, palette=None) -> list[Path]:
         colorize(lab, palette).save(p); paths.append(p)
     return paths
 
-# %% ../nbs/12_evaluate.ipynb #7ee17e0c
+# %% ../nbs/12_evaluate.ipynb #66d0dcec
 IMAGE_MEAN = (123.675, 116.28, 103.53)      # reference Normalize, on the 0-255 RGB scale (§6.2)
 IMAGE_STD = (58.395, 57.12, 57.375)
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -247,16 +247,14 @@ def load_for_inference(checkpoint, which: str = "auto", config=None, preset=None
     "(model in eval mode, Config) from a checkpoint file; `config` (yaml path) / `preset` describe the net if the checkpoint has no config."
     from u2pl.core import safe_load
     from u2pl.config import Config, from_dict, load_yaml, resolve_config
-    from u2pl.model import build_model
+    from u2pl.model import model_from_config
     ck = safe_load(checkpoint, map_location="cpu")
     if not isinstance(ck, dict): raise ValueError(f"checkpoint {checkpoint} holds a {type(ck).__name__}, expected a dict")
     if config is not None: cfg = load_yaml(config)
     elif isinstance(ck.get("config"), dict): cfg = from_dict(Config, ck["config"])
     elif preset is not None: cfg = resolve_config(preset)
     else: raise ValueError(f"checkpoint {checkpoint} has no 'config'; pass --config run.yaml or --preset NAME")
-    mc = cfg.model
-    model = build_model(cfg.data.num_classes, backbone=mc.backbone, output_stride=mc.output_stride, multi_grid=mc.multi_grid,
-                        aspp_dilations=tuple(mc.aspp_dilations), rep_head=mc.rep_head, aux_head=mc.aux_head, dropout=mc.dropout)
+    model = model_from_config(cfg, load_pretrained=False)
     state, part = _state_of(ck, which)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:

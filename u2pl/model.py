@@ -19,8 +19,9 @@ from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 # %% auto #0
 __all__ = ['MULTI_GRID', 'BACKBONES', 'REFERENCE_KEYS_NAME', 'stage_plan', 'apply_stage_plan', 'block_dilations', 'ResNetEncoder',
            'torchvision_encoder', 'init_resnet_', 'deepstem_encoder', 'ASPP', 'DeepLabV3PlusDecoder', 'AuxHead',
-           'SegModel', 'build_model', 'convert_sync_bn', 'revert_sync_bn', 'find_reference_keys_tsv',
-           'reference_state_dict_keys', 'LoadReport', 'load_backbone_weights', 'load_reference_checkpoint']
+           'SegModel', 'build_model', 'model_from_config', 'convert_sync_bn', 'revert_sync_bn',
+           'find_reference_keys_tsv', 'reference_state_dict_keys', 'LoadReport', 'load_backbone_weights',
+           'load_reference_checkpoint']
 
 # %% ../nbs/04_model.ipynb #a4d91e15
 _DILATE = {8: (False, True, True), 16: (False, False, True), 32: (False, False, False)}
@@ -166,7 +167,7 @@ class ASPP(nn.Module):
         pool = F.interpolate(self.conv1(x), size=(h, w), mode="bilinear", align_corners=True)
         return torch.cat([pool, self.conv2(x), self.conv3(x), self.conv4(x), self.conv5(x)], dim=1)
 
-# %% ../nbs/04_model.ipynb #047b945a
+# %% ../nbs/04_model.ipynb #58cb7359
 def _seg_head(cin: int, inner: int, cout: int, norm_layer, dropout: float) -> nn.Sequential:
     return nn.Sequential(*_cbr(cin, inner, 3, norm_layer, bias=True), nn.Dropout2d(dropout),
                          *_cbr(inner, inner, 3, norm_layer, bias=True), nn.Dropout2d(dropout),
@@ -178,12 +179,13 @@ class DeepLabV3PlusDecoder(nn.Module):
                  dilations: Sequence[int] = (12, 24, 36), rep_head: bool = True, rep_dim: int = 256,
                  dropout: float = 0.1, norm_layer=nn.BatchNorm2d):
         super().__init__()
-        self.low_conv = nn.Sequential(*_cbr(low_planes, 256, 1, norm_layer, bias=True))
-        self.aspp = ASPP(in_planes, inner_planes, dilations, norm_layer)
-        self.head = nn.Sequential(*_cbr(self.aspp.out_planes, 256, 3, norm_layer), nn.Dropout2d(dropout))
-        self.classifier = _seg_head(512, 256, num_classes, norm_layer, dropout)
+        w = inner_planes                   # the decoder's width (reference: 256 everywhere)
+        self.low_conv = nn.Sequential(*_cbr(low_planes, w, 1, norm_layer, bias=True))
+        self.aspp = ASPP(in_planes, w, dilations, norm_layer)
+        self.head = nn.Sequential(*_cbr(self.aspp.out_planes, w, 3, norm_layer), nn.Dropout2d(dropout))
+        self.classifier = _seg_head(2 * w, w, num_classes, norm_layer, dropout)
         self.rep_head = rep_head
-        if rep_head: self.representation = _seg_head(512, 256, rep_dim, norm_layer, dropout)
+        if rep_head: self.representation = _seg_head(2 * w, w, rep_dim, norm_layer, dropout)
 
     def forward(self, feats: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:
         x1, _, _, x4 = feats
@@ -229,25 +231,36 @@ class SegModel(nn.Module):
         return [dict(params=[p for p in m.parameters() if p.requires_grad], lr=lr * mult, lr_mult=mult,
                      weight_decay=weight_decay, name=name) for name, m, mult in parts]
 
-# %% ../nbs/04_model.ipynb #202a6182
+# %% ../nbs/04_model.ipynb #a8773169
 def build_model(num_classes: int, backbone: str = "resnet101_deepstem", output_stride: int = 8, multi_grid: bool = True,
                 aspp_dilations: Sequence[int] = (12, 24, 36), rep_head: bool = True, aux_head: bool = False,
                 pretrained: str | os.PathLike | None = None, sync_bn: bool = False, depths: Sequence[int] | None = None,
-                zero_init_residual: bool = True, dropout: float = 0.1) -> SegModel:
+                zero_init_residual: bool = True, dropout: float = 0.1, decoder_width: int = 256) -> SegModel:
     "The U2PL segmentation network (reference: resnet101_deepstem, OS 8, multi-grid, ASPP (12, 24, 36))."
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
     if backbone not in BACKBONES: raise ValueError(f"unknown backbone {backbone!r}; choose from {list(BACKBONES)}")
+    if not isinstance(decoder_width, int) or isinstance(decoder_width, bool) or decoder_width < 8:
+        raise ValueError(f"decoder_width must be an int >= 8, got {decoder_width!r}")
     norm = nn.SyncBatchNorm if sync_bn else nn.BatchNorm2d
     if backbone in _DEEP:
         enc = deepstem_encoder(depths or _DEEP[backbone], output_stride, multi_grid, norm, zero_init_residual)
     else:
         enc = torchvision_encoder(backbone, output_stride, multi_grid, norm, zero_init_residual, depths)
     c1, _, c3, c4 = enc.channels
-    dec = DeepLabV3PlusDecoder(num_classes, c4, c1, 256, aspp_dilations, rep_head, dropout=dropout, norm_layer=norm)
+    dec = DeepLabV3PlusDecoder(num_classes, c4, c1, decoder_width, aspp_dilations, rep_head, dropout=dropout, norm_layer=norm)
     model = SegModel(enc, dec, AuxHead(c3, num_classes, dropout, norm) if aux_head else None)
     if pretrained is not None: load_backbone_weights(model, pretrained)
     return model
+
+# %% ../nbs/04_model.ipynb #4d95c0a4
+def model_from_config(cfg, sync_bn: bool = False, load_pretrained: bool = True) -> SegModel:
+    "The network of a resolved Config (ImageNet weights from `model.pretrained` unless `load_pretrained=False`)."
+    mc = cfg.model
+    return build_model(cfg.data.num_classes, backbone=mc.backbone, output_stride=mc.output_stride, multi_grid=mc.multi_grid,
+                       aspp_dilations=tuple(mc.aspp_dilations), rep_head=mc.rep_head, aux_head=mc.aux_head,
+                       pretrained=mc.pretrained if load_pretrained else None, sync_bn=sync_bn, dropout=mc.dropout,
+                       zero_init_residual=mc.zero_init_residual, decoder_width=mc.decoder_width)
 
 # %% ../nbs/04_model.ipynb #39a0e7c7
 def convert_sync_bn(model: nn.Module, process_group=None) -> nn.Module:
