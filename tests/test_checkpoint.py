@@ -49,3 +49,11 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(one_epoch, tmp_pat
     assert "left intact" in msg
     assert (d / "ckpt/latest.pt").read_bytes() == before              # not overwritten
     assert load(d / "ckpt/latest.pt")["global_iter"] == 8
+
+def test_resume_into_a_different_model_names_the_option(one_epoch, tmp_path):
+    d = tmp_path / "run"; shutil.copytree(one_epoch, d)
+    before = (d / "ckpt/latest.pt").read_bytes()
+    r = run(train_cmd(d, "train.epochs=2", "model.decoder_width=32"), check=False)   # resume: auto finds the width-256 run
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "model.decoder_width: checkpoint 256 vs run 32" in r.stderr and "size mismatch" in r.stderr, r.stderr[-2000:]
+    assert "runtime.resume=none" in r.stderr and (d / "ckpt/latest.pt").read_bytes() == before

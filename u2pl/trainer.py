@@ -494,7 +494,7 @@ def save_checkpoint(self, best: bool = False):
 
 Trainer._sync_teacher_buffers, Trainer.checkpoint_dict, Trainer.save_checkpoint = _sync_teacher_buffers, checkpoint_dict, save_checkpoint
 
-# %% ../nbs/13_trainer.ipynb #e31def0f
+# %% ../nbs/13_trainer.ipynb #b7fa38d9
 CKPT_KEYS = ("epoch", "iter_in_epoch", "global_iter", "model", "optimizer", "config")
 
 def _truncate_jsonl(path: Path, last_iter: int):
@@ -526,7 +526,12 @@ def resume(self) -> bool:
         if self.scaler.is_enabled() and ck.get("scaler"): self.scaler.load_state_dict(ck["scaler"])
         if self.bank is not None and ck.get("memory_bank") is not None: self.bank.load_state_dict(ck["memory_bank"])
     except (RuntimeError, ValueError, KeyError) as e:
-        raise CheckpointError(f"checkpoint {path} does not fit this run's model/config: {str(e).splitlines()[0]}") from e
+        was, now = (ck.get("config") or {}).get("model") or {}, to_dict(self.cfg)["model"]
+        diff = [f"model.{k}: checkpoint {was[k]!r} vs run {now[k]!r}" for k in now if k in was and was[k] != now[k]]
+        lines = [l.strip() for l in str(e).splitlines() if l.strip()]
+        raise CheckpointError(f"checkpoint {path} does not fit this run's model/config"
+                              + (f" ({'; '.join(diff)})" if diff else "") + f": {' '.join(lines[:3])[:600].rstrip('.')}. "
+                              f"Start fresh with runtime.resume=none or another run_dir.") from e
     self.epoch, self.iter_in_epoch, self.global_iter = int(ck["epoch"]), int(ck["iter_in_epoch"]), int(ck["global_iter"])
     self.best, self.teacher_copied = dict(ck.get("best") or {}), bool(ck.get("teacher_copied", False))
     rngs = ck.get("rng") or []
