@@ -253,13 +253,13 @@ def build_model(num_classes: int, backbone: str = "resnet101_deepstem", output_s
     if pretrained is not None: load_backbone_weights(model, pretrained)
     return model
 
-# %% ../nbs/04_model.ipynb #4d95c0a4
-def model_from_config(cfg, sync_bn: bool = False, load_pretrained: bool = True) -> SegModel:
+# %% ../nbs/04_model.ipynb #81f4dd97
+def model_from_config(cfg, load_pretrained: bool = True) -> SegModel:
     "The network of a resolved Config (ImageNet weights from `model.pretrained` unless `load_pretrained=False`)."
     mc = cfg.model
     return build_model(cfg.data.num_classes, backbone=mc.backbone, output_stride=mc.output_stride, multi_grid=mc.multi_grid,
                        aspp_dilations=tuple(mc.aspp_dilations), rep_head=mc.rep_head, aux_head=mc.aux_head,
-                       pretrained=mc.pretrained if load_pretrained else None, sync_bn=sync_bn, dropout=mc.dropout,
+                       pretrained=mc.pretrained if load_pretrained else None, dropout=mc.dropout,
                        zero_init_residual=mc.zero_init_residual, decoder_width=mc.decoder_width)
 
 # %% ../nbs/04_model.ipynb #39a0e7c7
