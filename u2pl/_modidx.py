@@ -33,6 +33,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'u2pl.config._voc': ('config.html#_voc', 'u2pl/config.py'),
                              'u2pl.config.check_config': ('config.html#check_config', 'u2pl/config.py'),
                              'u2pl.config.effective_lr': ('config.html#effective_lr', 'u2pl/config.py'),
+                             'u2pl.config.epoch_steps': ('config.html#epoch_steps', 'u2pl/config.py'),
                              'u2pl.config.from_dict': ('config.html#from_dict', 'u2pl/config.py'),
                              'u2pl.config.global_batch': ('config.html#global_batch', 'u2pl/config.py'),
                              'u2pl.config.iters_per_epoch': ('config.html#iters_per_epoch', 'u2pl/config.py'),

@@ -12,7 +12,7 @@ import yaml
 __all__ = ['CHOICES', 'PRESETS', 'DataConfig', 'ModelConfig', 'TrainConfig', 'SemiConfig', 'ContrastiveConfig', 'EvalConfig',
            'RuntimeConfig', 'Config', 'ConfigError', 'from_dict', 'check_config', 'to_dict', 'save_yaml', 'merge',
            'parse_set', 'preset_dict', 'reference_overrides', 'resolve_config', 'load_yaml', 'global_batch',
-           'effective_lr', 'iters_per_epoch']
+           'effective_lr', 'epoch_steps', 'iters_per_epoch']
 
 # %% ../nbs/01_config.ipynb #84fea1e8
 @dataclass
@@ -211,7 +211,7 @@ def from_dict(cls, d: dict | None, path: str = ""):
         kw[k] = from_dict(tp, v, p) if is_dataclass(tp) else _coerce(tp, v, p)
     return cls(**kw)
 
-# %% ../nbs/01_config.ipynb #999ae22e
+# %% ../nbs/01_config.ipynb #f5ff7133
 def _get(cfg, dotted):
     o = cfg
     for k in dotted.split("."): o = getattr(o, k)
@@ -390,7 +390,7 @@ def load_yaml(path: str | os.PathLike, overrides: dict | None = None) -> Config:
     try: return resolve_config(None, merge(d, overrides or {}))
     except ConfigError as e: raise ConfigError(f"{path}: {e}") from None
 
-# %% ../nbs/01_config.ipynb #f72c31a0
+# %% ../nbs/01_config.ipynb #e7ee1efb
 def global_batch(cfg: Config, world_size: int = 1) -> int:
     return cfg.data.batch_size * world_size * cfg.train.accum_steps
 
@@ -399,16 +399,17 @@ def effective_lr(cfg: Config, world_size: int = 1) -> float:
     if cfg.train.lr_scaling == "none": return cfg.train.lr
     return cfg.train.lr * global_batch(cfg, world_size) / cfg.train.ref_global_batch
 
-def iters_per_epoch(cfg: Config, n_labeled: int, n_unlabeled: int, world_size: int = 1) -> int:
-    "Optimizer steps per epoch (reference §6.3)."
-    if cfg.semi.method == "suponly" or n_unlabeled == 0:
-        n, b = n_labeled, cfg.data.batch_size
-    else:
-        n, b = n_unlabeled, cfg.data.batch_size_unlabeled
-    shards = world_size * cfg.train.accum_steps
-    if n < 1: raise ConfigError("no labelled images to train on")   # (the unlabelled branch needs n_unlabeled > 0)
-    if cfg.train.iters_per_epoch: return cfg.train.iters_per_epoch
-    steps = math.ceil(n / shards) // b            # = floor(ceil(n / (W * accum)) / B): DistributedSampler pads to W
-    if steps < 1: raise ConfigError(f"{n} images cannot fill one optimizer step of {b} x {world_size} GPUs x "
-                                    f"{cfg.train.accum_steps} accum_steps; lower data.batch_size or accum_steps")
+def epoch_steps(n: int, batch: int, shards: int = 1, fixed: int | None = None, what: str = "labelled") -> int:
+    "Optimizer steps in an epoch over `n` images in batches of `batch` per shard (shards = GPUs x accum_steps)."
+    if n < 1: raise ConfigError(f"no {what} images to train on")
+    if fixed: return fixed                        # train.iters_per_epoch: exactly this many steps (the streams cycle)
+    steps = math.ceil(n / shards) // batch        # = floor(ceil(n / (W * accum)) / B): DistributedSampler pads to W
+    if steps < 1: raise ConfigError(f"{n} {what} images cannot fill one optimizer step of batch {batch} x {shards} shards "
+                                    f"(GPUs x accum_steps); lower data.batch_size or train.accum_steps")
     return steps
+
+def iters_per_epoch(cfg: Config, n_labeled: int, n_unlabeled: int, world_size: int = 1) -> int:
+    "Optimizer steps per epoch (reference §6.3): an epoch is one pass over the unlabelled set (SupOnly: the labelled set)."
+    semi = cfg.semi.method != "suponly" and n_unlabeled > 0
+    n, b = (n_unlabeled, cfg.data.batch_size_unlabeled) if semi else (n_labeled, cfg.data.batch_size)
+    return epoch_steps(n, b, world_size * cfg.train.accum_steps, cfg.train.iters_per_epoch, "unlabelled" if semi else "labelled")
