@@ -1,6 +1,7 @@
-"""Mixed precision on CPU: bf16 autocast runs the whole U2PL step (teacher pseudo-labels, entropy partition, unsupervised
-and contrastive losses, the memory bank) with finite losses and float32 queues and weights; fp16 needs CUDA and says so.
-This exercises on CPU the dtype plumbing the GPU path relies on (the GPU run itself is not part of CI)."""
+"""GPU code paths exercised on CPU. Mixed precision: bf16 autocast runs the whole U2PL step (teacher pseudo-labels,
+entropy partition, unsupervised and contrastive losses, the memory bank) with finite losses and float32 queues and
+weights; fp16 needs CUDA and says so. Channels-last (`runtime.channels_last: true` forces it on CPU) trains the same
+weights as the default memory layout. The GPU runs themselves are not part of CI."""
 import json, math
 import torch
 from _helpers import run, train_cmd, load
@@ -22,3 +23,22 @@ def test_fp16_on_cpu_is_a_clear_error(tmp_path):
     r = run(train_cmd(tmp_path / "run", "runtime.amp=fp16"), check=False)
     assert r.returncode != 0 and "runtime.amp='fp16' needs CUDA" in r.stdout + r.stderr
     assert not (tmp_path / "run/ckpt/latest.pt").exists()
+
+def test_channels_last_matches_default_layout_on_cpu(tmp_path):
+    sets = ("train.iters_per_epoch=2", "runtime.log_every=1", "runtime.deterministic=true")
+    out = {v: run(train_cmd(tmp_path / v, f"runtime.channels_last={v}", *sets), timeout=400).stdout for v in ("true", "false")}
+    assert "; channels-last;" in out["true"] and "channels-last" not in out["false"]
+    rows = {v: [json.loads(l) for l in (tmp_path / v / "metrics.jsonl").read_text().splitlines()] for v in out}
+    assert [r["iter"] for r in rows["true"]] == [r["iter"] for r in rows["false"]] == [1, 2, 3, 4]
+    assert any(r.get("loss_c", 0) > 0 for r in rows["true"])                  # the contrastive step ran channels-last
+    for a, b in zip(rows["true"], rows["false"]):
+        for k in ("loss", "loss_sup", "loss_u", "loss_c"):
+            if k in b: assert math.isclose(a[k], b[k], rel_tol=1e-4, abs_tol=1e-6), (k, a, b)
+    ck = {v: load(tmp_path / v / "ckpt/latest.pt") for v in out}
+    w = ck["true"]["model"]["encoder.conv1.weight"]
+    assert w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()   # the layout really changed
+    for part in (lambda c: c["model"], lambda c: c["teacher"]["model"]):
+        a, b = part(ck["true"]), part(ck["false"])
+        assert a.keys() == b.keys()
+        for k in a:
+            if a[k].is_floating_point(): assert torch.allclose(a[k], b[k], atol=1e-4), k

@@ -14,7 +14,7 @@ __all__ = ['CHOICES', 'PRESETS', 'DataConfig', 'ModelConfig', 'TrainConfig', 'Se
            'parse_set', 'preset_dict', 'reference_overrides', 'resolve_config', 'load_yaml', 'global_batch',
            'effective_lr', 'epoch_steps', 'iters_per_epoch']
 
-# %% ../nbs/01_config.ipynb #84fea1e8
+# %% ../nbs/01_config.ipynb #b84fd12a
 @dataclass
 class DataConfig:
     dataset: str = "pascal"                    # pascal | cityscapes | synthetic | folder (data_root/dataset.yaml) | toy (tests)
@@ -118,7 +118,7 @@ class RuntimeConfig:
     log_every: int = 20
     device: str = "auto"                       # auto | cpu | cuda
     amp: str = "auto"                          # auto (bf16 on CUDA if supported, else none) | none | bf16 | fp16
-    channels_last: bool = True                 # CUDA only
+    channels_last: Union[bool, str] = "auto"   # auto (on CUDA only) | true (also on CPU: tests the GPU code path) | false
     compile: bool = False
     tensorboard: bool = False
     num_threads: Optional[int] = None
@@ -136,7 +136,7 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
-# %% ../nbs/01_config.ipynb #a55769f9
+# %% ../nbs/01_config.ipynb #76677a3e
 CHOICES = {
     "mode": ("paper", "reference"),
     "data.dataset": ("pascal", "cityscapes", "synthetic", "folder", "toy"),   # folder: data_root holds a dataset.yaml; toy: tests
@@ -151,6 +151,7 @@ CHOICES = {
     "eval.mode": ("whole", "center_crop", "sliding"),
     "runtime.device": ("auto", "cpu", "cuda"),
     "runtime.amp": ("auto", "none", "bf16", "fp16"),
+    "runtime.channels_last": ("auto", True, False),
 }
 
 # %% ../nbs/01_config.ipynb #2b1e36bd

@@ -205,7 +205,7 @@ class Trainer:
         if not self.quiet: print(line, flush=True)
         with open(self.run_dir / "train.log", "a") as f: f.write(line + "\n")
 
-# %% ../nbs/13_trainer.ipynb #be92752f
+# %% ../nbs/13_trainer.ipynb #3a38955a
 def _build_model(self):
     cfg, mc, cc, rt = self.cfg, self.cfg.model, self.cfg.contrastive, self.cfg.runtime
     m = model_from_config(cfg)
@@ -213,7 +213,7 @@ def _build_model(self):
         if not self.cuda: raise ConfigError("model.sync_bn=True needs CUDA (torch's SyncBatchNorm is GPU-only); use bn_mode: frozen on CPU")
         m = convert_sync_bn(m)
     m = m.to(self.device)
-    self.channels_last = self.cuda and rt.channels_last
+    self.channels_last = rt.channels_last is True or (rt.channels_last == "auto" and self.cuda)
     if self.channels_last: m = m.to(memory_format=torch.channels_last)
     self.model, self.frozen_bn = m, mc.bn_mode == "frozen"
     self.teacher = None
@@ -655,7 +655,7 @@ def _stop_at(self) -> int:
 
 Trainer._record, Trainer.flush_log, Trainer._stop_at = _record, flush_log, _stop_at
 
-# %% ../nbs/13_trainer.ipynb #b73b6419
+# %% ../nbs/13_trainer.ipynb #5b0c376c
 def fit(self) -> dict:
     cfg, rt = self.cfg, self.cfg.runtime
     if self.main:
@@ -670,7 +670,8 @@ def fit(self) -> dict:
     self.log(f"{cfg.semi.method} ({cfg.mode} mode) on {self.world} process(es) [{self.device}], {self.ipe} iterations/epoch x "
              f"{cfg.train.epochs} epochs = {self.total_iters}; global batch {gb} labelled"
              f"{f' + {cfg.data.batch_size_unlabeled * self.world * self.A} unlabelled' if self.semi else ''} "
-             f"(accum {self.A}); lr {self.base_lr:.3g} (x{cfg.train.head_lr_mult:g} heads); amp {self.amp}; run dir {self.run_dir}")
+             f"(accum {self.A}); lr {self.base_lr:.3g} (x{cfg.train.head_lr_mult:g} heads); amp {self.amp}"
+             f"{'; channels-last' if self.channels_last else ''}; run dir {self.run_dir}")
     stop_at, self._t_window = self._stop_at(), time.time()
     per_step = (cfg.data.batch_size + (cfg.data.batch_size_unlabeled if self.semi else 0)) * self.A
     while self.epoch < cfg.train.epochs and self.global_iter < stop_at:
