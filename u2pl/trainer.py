@@ -205,7 +205,7 @@ class Trainer:
         if not self.quiet: print(line, flush=True)
         with open(self.run_dir / "train.log", "a") as f: f.write(line + "\n")
 
-# %% ../nbs/13_trainer.ipynb #3a38955a
+# %% ../nbs/13_trainer.ipynb #d8138697
 def _build_model(self):
     cfg, mc, cc, rt = self.cfg, self.cfg.model, self.cfg.contrastive, self.cfg.runtime
     m = model_from_config(cfg)
@@ -244,10 +244,9 @@ def _build_optim(self):
     self.optimizer = torch.optim.SGD(groups, lr=self.base_lr, momentum=t.momentum, weight_decay=t.weight_decay, nesterov=t.nesterov)
     amp = rt.amp
     if amp == "auto": amp = "bf16" if self.cuda and torch.cuda.is_bf16_supported() else "none"
-    if amp == "fp16" and not self.cuda: raise ConfigError("runtime.amp='fp16' needs CUDA (gradient scaling); use 'bf16' or 'none' on CPU")
     self.amp = amp
     self.amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[amp]
-    self.scaler = torch.amp.GradScaler("cuda", enabled=amp == "fp16")
+    self.scaler = torch.amp.GradScaler(self.device.type, enabled=amp == "fp16")
 
 def _autocast(self):
     return torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype is not None else contextlib.nullcontext()
@@ -606,7 +605,7 @@ def _plain(x):
 
 Trainer.protocol, Trainer.evaluate_now = protocol, evaluate_now
 
-# %% ../nbs/13_trainer.ipynb #edde047c
+# %% ../nbs/13_trainer.ipynb #8a1cbba1
 LOG_KEYS = ("loss", "loss_sup", "loss_u", "loss_c", "lr", "alpha_t", "reliable_frac", "unreliable_frac", "pl_conf",
             "pl_acc_all", "pl_acc_reliable", "pl_acc_unreliable", "ema_decay", "strong_aug_applied", "grad_norm")
 
@@ -629,6 +628,7 @@ def flush_log(self):
     for i, k in enumerate(LOG_KEYS):
         if cnts[i] > 0: row[k] = float(sums[i] / cnts[i])
     if "lr" in row: row["lr"] = row["lr"]                       # identical on every rank
+    if self.scaler.is_enabled(): row["amp_scale"] = float(self.scaler.get_scale())   # fp16: falls when a step overflowed and was skipped
     if self.bank is not None:
         fill = self.bank.fill.tolist(); row["queue_fill"] = fill; row["queue_fill_mean"] = sum(fill) / len(fill)
     row["images_per_s"] = float(sums[-1]) / dt
