@@ -4,9 +4,9 @@
     python scripts/synthetic_benchmark.py --split 1024 --methods suponly --run-root runs/bench_synthetic_full
     python scripts/synthetic_benchmark.py --seeds 0 1 --epochs 6 --set semi.unsup_weight=1
 
-The protocol is the `synthetic` preset, which is also the CPU quickstart's: resnet18 from scratch with a 64-wide
-decoder, 96x96 images, 10 epochs of 60 iterations (5 supervised-only for U2PL), batch 8 (+8 unlabelled).
-`--epochs N` changes the length (keep N > 5, the supervised-only warm-up, or also --set semi.sup_only_epoch=...).
+The protocol is the `synthetic` preset (the CPU quickstart runs it for 8 epochs instead of 10): resnet18 from scratch with a 64-wide
+decoder, 96x96 images, 10 epochs of 60 iterations (3 supervised-only for U2PL), batch 8 (+8 unlabelled).
+`--epochs N` changes the length (keep N > 3, the supervised-only warm-up, or also --set semi.sup_only_epoch=...).
 
 Each run trains with `python -m u2pl.train` (the same entry point as every other run) into
 runs/bench_synthetic/<method>/seed<k>/, then this script reads eval.jsonl and prints, per method, the

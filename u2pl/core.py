@@ -11,7 +11,7 @@ import torch.distributed as dist
 # %% auto #0
 __all__ = ['derive_seed', 'seed_everything', 'rng_state', 'set_rng_state', 'generator_state', 'is_dist', 'get_rank',
            'get_world_size', 'is_main_process', 'barrier', 'init_distributed', 'cleanup_distributed', 'all_reduce_mean',
-           'all_gather_object', 'CheckpointError', 'atomic_save', 'safe_load', 'sha256_file', 'unwrap']
+           'all_gather_object', 'CheckpointError', 'atomic_save', 'atomic_link', 'safe_load', 'sha256_file', 'unwrap']
 
 # %% ../nbs/00_core.ipynb #d01aa6bc
 def derive_seed(*parts) -> int:
@@ -103,18 +103,15 @@ def all_gather_object(obj) -> list:
     if not is_dist(): return [obj]
     out = [None] * get_world_size(); dist.all_gather_object(out, obj); return out
 
-# %% ../nbs/00_core.ipynb #73a88c83
+# %% ../nbs/00_core.ipynb #c67080e8
 class CheckpointError(RuntimeError):
     "A checkpoint file is missing, truncated, corrupt or holds disallowed objects."
 
-def atomic_save(obj, path: str | os.PathLike, _before_replace=None):
-    "Write `obj` with torch.save to `path` atomically (tmp file in the same dir, fsync, os.replace)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+def _publish(path: Path, write) -> Path:
+    "`write(tmp)` to a temporary name beside `path`, then os.replace it into place and fsync the folder; on any failure the temporary file is removed and `path` is untouched."
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f); f.flush(); os.fsync(f.fileno())
-        if _before_replace is not None: _before_replace(tmp)   # test hook: simulate a crash here
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         try: tmp.unlink()
@@ -126,6 +123,26 @@ def atomic_save(obj, path: str | os.PathLike, _before_replace=None):
         finally: os.close(fd)
     except OSError: pass
     return path
+
+def atomic_save(obj, path: str | os.PathLike, _before_replace=None):
+    "Write `obj` with torch.save to `path` atomically (tmp file in the same dir, fsync, os.replace)."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            torch.save(obj, f); f.flush(); os.fsync(f.fileno())
+        if _before_replace is not None: _before_replace(tmp)   # test hook: simulate a crash here
+    return _publish(path, write)
+
+def atomic_link(src: str | os.PathLike, dst: str | os.PathLike):
+    "Make `dst` the same file as `src` atomically: a hard link swapped in with os.replace (a copy where links fail)."
+    src = Path(src)
+    def write(tmp):
+        try: os.link(src, tmp)
+        except OSError:                                            # no hard links here (some network/overlay filesystems)
+            with open(src, "rb") as a, open(tmp, "wb") as b:
+                while chunk := a.read(1 << 24): b.write(chunk)
+                b.flush(); os.fsync(b.fileno())
+    return _publish(Path(dst), write)
 
 def safe_load(path: str | os.PathLike, map_location="cpu"):
     "torch.load(path, weights_only=True) with a clear `CheckpointError` naming the file when it is bad."

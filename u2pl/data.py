@@ -18,14 +18,14 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sequential
 from .splits import Split, load_split, find_splits_root, make_synthetic_splits, random_splits, read_list, voc_splits, cityscapes_splits
 
 # %% auto #0
-__all__ = ['VOC_INFO', 'CITYSCAPES_INFO', 'CITYSCAPES_ID_TO_TRAINID', 'SYNTHETIC_FAMILIES', 'SYNTHETIC_KINDS',
-           'SYNTHETIC_CONTRAST', 'SYNTHETIC_CLASS_P', 'SYNTHETIC_INFO', 'MEAN', 'STD', 'FOLDER_KEYS', 'DatasetInfo',
-           'default_palette', 'cityscapes_lut', 'read_image', 'read_label', 'check_label', 'synthetic_sample',
-           'normalize', 'to_tensor_pair', 'rand_scale', 'resized_window', 'TrainTransform', 'EvalTransform',
-           'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset', 'cityscapes_pool', 'load_dataset_yaml',
-           'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset', 'make_tiny_voc', 'make_tiny_cityscapes',
-           'make_tiny_folder', 'get_split', 'resample_indices', 'Loaders', 'set_epoch', 'build_loaders',
-           'build_datasets']
+__all__ = ['VOC_INFO', 'CITYSCAPES_INFO', 'CITYSCAPES_ID_TO_TRAINID', 'SYNTHETIC_FAMILIES', 'SYNTHETIC_ARC_FAMILY',
+           'SYNTHETIC_KINDS', 'SYNTHETIC_CONTRAST', 'SYNTHETIC_CLASS_P', 'SYNTHETIC_INFO', 'MEAN', 'STD', 'FOLDER_KEYS',
+           'DatasetInfo', 'default_palette', 'cityscapes_lut', 'read_image', 'read_label', 'check_label',
+           'synthetic_sample', 'normalize', 'to_tensor_pair', 'rand_scale', 'resized_window', 'TrainTransform',
+           'EvalTransform', 'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset', 'cityscapes_pool',
+           'load_dataset_yaml', 'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset', 'make_tiny_voc',
+           'make_tiny_cityscapes', 'make_tiny_folder', 'get_split', 'resample_indices', 'Loaders', 'set_epoch',
+           'build_loaders', 'build_datasets']
 
 # %% ../nbs/03_data.ipynb #776ace68
 @dataclass
@@ -125,14 +125,16 @@ def check_label(label: np.ndarray, num_classes: int, ignore_index: int, path="",
                              + (f" ... ({len(bad)} distinct)" if len(bad) > 10 else ""))
     return label
 
-# %% ../nbs/03_data.ipynb #d2c64dc7
-SYNTHETIC_FAMILIES = ("red", "lime", "cyan", "violet")          # hue 0, 1/4, 1/2, 3/4
+# %% ../nbs/03_data.ipynb #a28b3c21
+SYNTHETIC_FAMILIES = ("A", "B", "C", "D")
+SYNTHETIC_ARC_FAMILY = (1, 1, 3, 0, 3, 0, 0, 2, 1, 2, 3, 2)      # hue arc k (hue k/12) -> family; 3 arcs per family
 SYNTHETIC_KINDS = ("faint", "striped")
 SYNTHETIC_CONTRAST = ((0.0, 0.25), (0.3, 0.6))                  # stripe contrast per kind (faint, striped)
 SYNTHETIC_CLASS_P = np.array([0.16, 0.09] * 4) / np.array([0.16, 0.09] * 4).sum()   # object frequency per class
 SYNTHETIC_INFO = DatasetInfo("synthetic", 9, 255, ["background"] + [f"{f}-{k}" for f in SYNTHETIC_FAMILIES for k in SYNTHETIC_KINDS])
 _SPLIT_CODE = {"train": 1, "val": 2, "test": 3}
 _SYN_SHAPES = ("disk", "square", "triangle", "cross", "ellipse")
+_FAMILY_ARCS = [tuple(k for k, f in enumerate(SYNTHETIC_ARC_FAMILY) if f == fam) for fam in range(4)]
 
 def _shape_mask(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     if shape == "disk": return u * u + v * v <= 1
@@ -162,13 +164,14 @@ def synthetic_sample(index: int, split: str = "train", seed: int = 0, size: int 
     lab = np.zeros((H, W), np.uint8)
     for _ in range(int(rng.integers(2, 6))):
         c = int(rng.choice(8, p=SYNTHETIC_CLASS_P)) + 1; fam, kind = (c - 1) // 2, (c - 1) % 2
+        arc = _FAMILY_ARCS[fam][int(rng.integers(0, 3))]
         r = rng.uniform(0.12, 0.28) * size; cx, cy = rng.uniform(0, W), rng.uniform(0, H); th = rng.uniform(0, 2 * np.pi)
         x0, x1 = int(max(cx - 1.5 * r, 0)), int(min(cx + 1.5 * r + 1, W)); y0, y1 = int(max(cy - 1.5 * r, 0)), int(min(cy + 1.5 * r + 1, H))
         if x1 <= x0 or y1 <= y0: continue
         X, Y = xs[y0:y1, x0:x1], ys[y0:y1, x0:x1]; dx, dy = (X - cx) / r, (Y - cy) / r
         u, v = np.cos(th) * dx + np.sin(th) * dy, -np.sin(th) * dx + np.cos(th) * dy
         m = _shape_mask(_SYN_SHAPES[int(rng.integers(0, len(_SYN_SHAPES)))], u, v)
-        col = _hsv(fam / 4 + rng.normal(0, 0.09 * difficulty), rng.uniform(0.45, 0.9), rng.uniform(0.5, 0.95))
+        col = _hsv(arc / 12 + rng.normal(0, 0.016 * difficulty), rng.uniform(0.45, 0.9), rng.uniform(0.5, 0.95))
         amp = rng.uniform(*SYNTHETIC_CONTRAST[kind])
         f, ta = rng.uniform(0.12, 0.2), rng.uniform(0, np.pi)
         stripes = np.sin(2 * np.pi * f * (np.cos(ta) * X + np.sin(ta) * Y) + rng.uniform(0, 2 * np.pi))
@@ -431,14 +434,16 @@ def folder_pool(root) -> dict[str, list[str]]:
     vs = set(val)
     return dict(all=[i for i in ids if i not in vs], labeled=[i for i in lab if i not in vs], val=val)
 
-# %% ../nbs/03_data.ipynb #f3ee3276
+# %% ../nbs/03_data.ipynb #5f282110
 _SYN_ID = re.compile(r"^(train|val|test)/(\d+)$")
 
 class SyntheticDataset(SegDataset):
     "The built-in synthetic benchmark; ids `train/000123` resolve to generated samples (labels always exist)."
-    def __init__(self, ids, transform=None, labels="required", size: int = 128, seed: int = 0, difficulty: float = 0.5, **kw):
+    def __init__(self, ids, transform=None, labels="required", size: int = 128, seed: int = 0, difficulty: float = 0.5,
+                 cache_mb: float = 512, **kw):
         super().__init__(ids, SYNTHETIC_INFO, transform, labels, **kw)
-        self.size, self.seed, self.difficulty = size, seed, difficulty
+        self.size, self.seed, self.difficulty, self.cache_mb = size, seed, difficulty, cache_mb
+        self._cache, self._cache_bytes = {}, 0
     def parse(self, id):
         m = _SYN_ID.match(id)
         if not m: raise ValueError(f"not a synthetic id (expected e.g. 'train/000123'): {id!r}")
@@ -447,7 +452,12 @@ class SyntheticDataset(SegDataset):
     def load_raw(self, i):
         try: split, idx = self.parse(self.ids[i])
         except ValueError as e: raise ValueError(f"{e} (split line: {self.line(i)})") from None
-        img, lab = synthetic_sample(idx, split, self.seed, self.size, self.difficulty)
+        hit = self._cache.get((split, idx))
+        if hit is None:
+            hit = synthetic_sample(idx, split, self.seed, self.size, self.difficulty)
+            nb = hit[0].nbytes + hit[1].nbytes
+            if self._cache_bytes + nb <= self.cache_mb * 2**20: self._cache[split, idx] = hit; self._cache_bytes += nb
+        img, lab = hit[0].copy(), hit[1].copy()                 # copies: a transform may write into its input
         return img, (None if self.labels == "none" else lab)
 
 # %% ../nbs/03_data.ipynb #9e18c1a3
@@ -603,7 +613,7 @@ def build_loaders(dataset: str = "synthetic", split=64, *, data_root=None, split
     if len(ltr) == 0: raise ValueError(f"batch size {batch_size} x {ws} processes exceeds the {len(lds)} labelled samples")
     return Loaders(ltr, unl, val, info, sp)
 
-# %% ../nbs/03_data.ipynb #f26d2b0c
+# %% ../nbs/03_data.ipynb #37ba37b9
 def _split_root(dc) -> Path:
     if dc.splits_root: return Path(dc.splits_root)
     key = dc.dataset.lower()
@@ -624,8 +634,11 @@ def build_datasets(cfg) -> dict:
                                 "(VOC: VOC2012 with JPEGImages + SegmentationClassAug; Cityscapes: leftImg8bit + gtFine)")
     x = dict(dc.extra or {}); sroot = _split_root(dc)
     fam = dc.split_family if name in ("pascal", "voc") and dc.split_family in ("classic", "blended", "uniform") else None
-    sp = get_split(name, dc.split, root, sroot, x.pop("split_seed", 0), x.pop("n_train", 1024), x.pop("n_val", 256), family=fam)
-    kw = {k: x[k] for k in ("size", "seed", "difficulty") if k in x} if name == "synthetic" else {}
+    n_tv = (x.pop("n_train", 1024), x.pop("n_val", 256)) if name == "synthetic" else (1024, 256)
+    sp = get_split(name, dc.split, root, sroot, x.pop("split_seed", 0), *n_tv, family=fam)
+    kw = {k: x.pop(k) for k in ("size", "seed", "difficulty", "cache_mb") if k in x} if name == "synthetic" else {}
+    if x: raise ValueError(f"data.extra has key(s) {sorted(x)} that the {name} dataset does not take; it takes "
+                           f"{['split_seed'] + (['size', 'seed', 'difficulty', 'cache_mb', 'n_train', 'n_val'] if name == 'synthetic' else [])}")
     probe = build_dataset(name, root, [], **kw); info = probe.info
     if info.num_classes != dc.num_classes:
         raise ValueError(f"data.num_classes={dc.num_classes} but the {info.name} dataset has {info.num_classes} classes")
