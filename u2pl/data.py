@@ -613,7 +613,7 @@ def build_loaders(dataset: str = "synthetic", split=64, *, data_root=None, split
     if len(ltr) == 0: raise ValueError(f"batch size {batch_size} x {ws} processes exceeds the {len(lds)} labelled samples")
     return Loaders(ltr, unl, val, info, sp)
 
-# %% ../nbs/03_data.ipynb #37ba37b9
+# %% ../nbs/03_data.ipynb #4512feb1
 def _split_root(dc) -> Path:
     if dc.splits_root: return Path(dc.splits_root)
     key = dc.dataset.lower()
@@ -634,11 +634,12 @@ def build_datasets(cfg) -> dict:
                                 "(VOC: VOC2012 with JPEGImages + SegmentationClassAug; Cityscapes: leftImg8bit + gtFine)")
     x = dict(dc.extra or {}); sroot = _split_root(dc)
     fam = dc.split_family if name in ("pascal", "voc") and dc.split_family in ("classic", "blended", "uniform") else None
-    n_tv = (x.pop("n_train", 1024), x.pop("n_val", 256)) if name == "synthetic" else (1024, 256)
-    sp = get_split(name, dc.split, root, sroot, x.pop("split_seed", 0), *n_tv, family=fam)
-    kw = {k: x.pop(k) for k in ("size", "seed", "difficulty", "cache_mb") if k in x} if name == "synthetic" else {}
-    if x: raise ValueError(f"data.extra has key(s) {sorted(x)} that the {name} dataset does not take; it takes "
-                           f"{['split_seed'] + (['size', 'seed', 'difficulty', 'cache_mb', 'n_train', 'n_val'] if name == 'synthetic' else [])}")
+    takes = ["split_seed"] + (["size", "seed", "difficulty", "cache_mb", "n_train", "n_val"] if name == "synthetic" else [])
+    if set(x) - set(takes):
+        raise ValueError(f"data.extra has key(s) {sorted(set(x) - set(takes))} that the {name} dataset does not take; it takes {takes}")
+    split_kw = {k: x.pop(k) for k in ("n_train", "n_val") if k in x}
+    sp = get_split(name, dc.split, root, sroot, x.pop("split_seed", 0), family=fam, **split_kw)
+    kw = x                                                     # what is left: the synthetic renderer's options
     probe = build_dataset(name, root, [], **kw); info = probe.info
     if info.num_classes != dc.num_classes:
         raise ValueError(f"data.num_classes={dc.num_classes} but the {info.name} dataset has {info.num_classes} classes")
