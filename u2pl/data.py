@@ -19,13 +19,13 @@ from .splits import Split, load_split, find_splits_root, make_synthetic_splits, 
 
 # %% auto #0
 __all__ = ['VOC_INFO', 'CITYSCAPES_INFO', 'CITYSCAPES_ID_TO_TRAINID', 'SYNTHETIC_FAMILIES', 'SYNTHETIC_ARC_FAMILY',
-           'SYNTHETIC_KINDS', 'SYNTHETIC_CONTRAST', 'SYNTHETIC_CLASS_P', 'SYNTHETIC_ARC_P', 'SYNTHETIC_INFO', 'MEAN',
-           'STD', 'FOLDER_KEYS', 'DatasetInfo', 'default_palette', 'cityscapes_lut', 'read_image', 'read_label',
-           'check_label', 'synthetic_sample', 'normalize', 'to_tensor_pair', 'rand_scale', 'resized_window',
-           'TrainTransform', 'EvalTransform', 'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset',
-           'cityscapes_pool', 'load_dataset_yaml', 'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset',
-           'make_tiny_voc', 'make_tiny_cityscapes', 'make_tiny_folder', 'get_split', 'resample_indices', 'Loaders',
-           'set_epoch', 'build_loaders', 'build_datasets']
+           'SYNTHETIC_KINDS', 'SYNTHETIC_CONTRAST', 'SYNTHETIC_CLASS_P', 'SYNTHETIC_INFO', 'MEAN', 'STD', 'FOLDER_KEYS',
+           'DatasetInfo', 'default_palette', 'cityscapes_lut', 'read_image', 'read_label', 'check_label',
+           'synthetic_sample', 'normalize', 'to_tensor_pair', 'rand_scale', 'resized_window', 'TrainTransform',
+           'EvalTransform', 'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset', 'cityscapes_pool',
+           'load_dataset_yaml', 'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset', 'make_tiny_voc',
+           'make_tiny_cityscapes', 'make_tiny_folder', 'get_split', 'resample_indices', 'Loaders', 'set_epoch',
+           'build_loaders', 'build_datasets']
 
 # %% ../nbs/03_data.ipynb #776ace68
 @dataclass
@@ -125,13 +125,12 @@ def check_label(label: np.ndarray, num_classes: int, ignore_index: int, path="",
                              + (f" ... ({len(bad)} distinct)" if len(bad) > 10 else ""))
     return label
 
-# %% ../nbs/03_data.ipynb #ea2dc2b9
+# %% ../nbs/03_data.ipynb #a28b3c21
 SYNTHETIC_FAMILIES = ("A", "B", "C", "D")
 SYNTHETIC_ARC_FAMILY = (1, 1, 3, 0, 3, 0, 0, 2, 1, 2, 3, 2)      # hue arc k (hue k/12) -> family; 3 arcs per family
 SYNTHETIC_KINDS = ("faint", "striped")
 SYNTHETIC_CONTRAST = ((0.0, 0.25), (0.3, 0.6))                  # stripe contrast per kind (faint, striped)
 SYNTHETIC_CLASS_P = np.array([0.16, 0.09] * 4) / np.array([0.16, 0.09] * 4).sum()   # object frequency per class
-SYNTHETIC_ARC_P = (0.5, 0.3, 0.2)                                # frequency of a family's 1st, 2nd, 3rd arc (in arc order)
 SYNTHETIC_INFO = DatasetInfo("synthetic", 9, 255, ["background"] + [f"{f}-{k}" for f in SYNTHETIC_FAMILIES for k in SYNTHETIC_KINDS])
 _SPLIT_CODE = {"train": 1, "val": 2, "test": 3}
 _SYN_SHAPES = ("disk", "square", "triangle", "cross", "ellipse")
@@ -165,7 +164,7 @@ def synthetic_sample(index: int, split: str = "train", seed: int = 0, size: int 
     lab = np.zeros((H, W), np.uint8)
     for _ in range(int(rng.integers(2, 6))):
         c = int(rng.choice(8, p=SYNTHETIC_CLASS_P)) + 1; fam, kind = (c - 1) // 2, (c - 1) % 2
-        arc = _FAMILY_ARCS[fam][int(rng.choice(3, p=SYNTHETIC_ARC_P))]
+        arc = _FAMILY_ARCS[fam][int(rng.integers(0, 3))]
         r = rng.uniform(0.12, 0.28) * size; cx, cy = rng.uniform(0, W), rng.uniform(0, H); th = rng.uniform(0, 2 * np.pi)
         x0, x1 = int(max(cx - 1.5 * r, 0)), int(min(cx + 1.5 * r + 1, W)); y0, y1 = int(max(cy - 1.5 * r, 0)), int(min(cy + 1.5 * r + 1, H))
         if x1 <= x0 or y1 <= y0: continue
