@@ -198,9 +198,9 @@ def step_ref(inp, memobank, ptrs, sizes, cfg, alpha=20.0):
 
 # ----------------------------------------------------------------------------- (d) the floor both share
 def step_floor(inp):
-    "The full-resolution work any implementation of these losses does: upsample the teacher's and the student's\n"
-    "unlabelled logits to the crop, one softmax entropy, one cross-entropy forward and backward. No percentile,\n"
-    "no mask, no contrastive loss, no queue: the speed-up over the reference cannot exceed t_reference / t_floor."
+    """The full-resolution work any implementation of these losses does: upsample the teacher's and the student's
+    unlabelled logits to the crop, one softmax entropy, one cross-entropy forward and backward. No percentile,
+    no mask, no contrastive loss, no queue: the speed-up over the reference cannot exceed t_reference / t_floor."""
     pred_u = inp["pred_u"].clone().requires_grad_()
     label_u = inp["label_u"]
     H, W = label_u.shape[1:]
