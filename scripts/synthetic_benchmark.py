@@ -4,8 +4,8 @@
     python scripts/synthetic_benchmark.py --split 1024 --methods suponly --run-root runs/bench_synthetic_full
     python scripts/synthetic_benchmark.py --seeds 0 1 --epochs 6 --set semi.unsup_weight=1
 
-The protocol is the `synthetic` preset (the CPU quickstart runs it for 8 epochs instead of 10): resnet18 from scratch with a 64-wide
-decoder, 96x96 images, 10 epochs of 60 iterations (3 supervised-only for U2PL), batch 8 (+8 unlabelled).
+The protocol is the `synthetic` preset (the CPU quickstart runs it for 8 epochs instead of 20): resnet18 from scratch with a 64-wide
+decoder, 96x96 images, 20 epochs of 60 iterations (3 supervised-only for U2PL), batch 8 (+8 unlabelled).
 `--epochs N` changes the length (keep N > 3, the supervised-only warm-up, or also --set semi.sup_only_epoch=...).
 
 Each run trains with `python -m u2pl.train` (the same entry point as every other run) into
@@ -24,7 +24,14 @@ def run(method, seed, split, run_root, sets, threads, epochs):
     over = {"semi.method": method, "runtime.seed": seed, "data.split": split, "runtime.run_dir": str(run_dir), "runtime.resume": "auto"}
     if epochs: over["train.epochs"] = epochs
     over.update(dict(parse_set(s) for s in sets))
-    save_yaml(resolve_config("synthetic", over), cfg)
+    new = resolve_config("synthetic", over)
+    if cfg.exists() and (run_dir / "ckpt").exists():   # resume: auto would silently stretch a finished run to new settings
+        from u2pl.config import load_yaml, to_dict
+        from u2pl.trainer import _config_diff
+        diff = _config_diff(to_dict(load_yaml(cfg)), to_dict(new))
+        if diff: sys.exit(f"{run_dir} holds a run made with other settings ({', '.join(diff[:4])}); "
+                          f"pass another --run-root or delete that folder")
+    save_yaml(new, cfg)
     env = {**__import__("os").environ, "OMP_NUM_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
     t = time.time()
     with open(run_dir / "stdout.log", "w") as log:
@@ -45,7 +52,7 @@ def main():
     ap.add_argument("--methods", nargs="+", default=["suponly", "u2pl"])
     ap.add_argument("--run-root", default="runs/bench_synthetic")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--epochs", type=int, default=None, help="epochs of 60 iterations (default: the preset's 10)")
+    ap.add_argument("--epochs", type=int, default=None, help="epochs of 60 iterations (default: the preset's 20)")
     ap.add_argument("--set", action="append", default=[], help="extra config override key=value (repeatable)")
     a = ap.parse_args()
     res = {m: [run(m, s, a.split, Path(a.run_root), a.set, a.threads, a.epochs) for s in a.seeds] for m in a.methods}

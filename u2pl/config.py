@@ -291,7 +291,7 @@ def parse_set(s: str) -> tuple[str, Any]:
     k, v = s.split("=", 1)
     return k.strip(), yaml.safe_load(v) if v.strip() else None
 
-# %% ../nbs/01_config.ipynb #df468ca7
+# %% ../nbs/01_config.ipynb #39e4a6ac
 def _voc(family, split):
     return {"data": dict(dataset="pascal", split=str(split), split_family=family, num_classes=21, crop_size=513,
                          batch_size=4, batch_size_unlabeled=4),
@@ -313,7 +313,7 @@ def _synthetic(split):
                          extra=dict(size=96, seed=0)),
             "model": dict(backbone="resnet18", output_stride=16, multi_grid=False, aspp_dilations=[1, 2, 3],
                           decoder_width=64),   # a 64-wide decoder: 2.4x cheaper steps on CPU
-            "train": dict(epochs=10, lr=0.01, head_lr_mult=5.0, weight_decay=1e-4, ref_global_batch=8, iters_per_epoch=60),
+            "train": dict(epochs=20, lr=0.01, head_lr_mult=5.0, weight_decay=1e-4, ref_global_batch=8, iters_per_epoch=60),
             "semi": dict(sup_only_epoch=3, unsup_weight=0.5),   # from scratch: a teacher only once the student is past chance
             "contrastive": dict(low_rank=3, high_rank=6, num_queries=64, num_negatives=32, queue_capacity=2000, queue_capacity_bg=2000),
             "eval": dict(mode="whole"), "runtime": dict(log_every=10)}
