@@ -1,6 +1,6 @@
 """Per-step CPU time of U2PL's loss machinery: ours vs a transcription of the reference.
 
-    python bench/losses.py [--threads N] [--steps N] [--queue-fill 3000] [--crop 257]
+    python bench/losses.py [--threads N] [--steps N] [--queue-fill 3000] [--crop 257] [--device cuda]
 
 Measures, at VOC-like shapes (2 labelled + 2 unlabelled images, crop 257 -> stride-4 features 65x65,
 21 classes, 256-d representations, queues pre-filled to 3000 keys per class, a few classes per image),
@@ -18,6 +18,10 @@ contrastive loss + queue update, forward and backward (to the student logits and
     i.e. the same (small) queue workload as (b): the like-for-like comparison.
 (d) floor: only the full-resolution work every implementation shares (upsample teacher and student logits,
     one entropy, one cross-entropy forward and backward); t_reference / t_floor bounds any speed-up.
+
+On a GPU (`--device cuda`) the transcription keeps the reference's device habits: queues on the host,
+`.cpu()` before every enqueue, the whole queue copied to the device (`.clone().cuda()`) for every valid class,
+host-built one-hot labels copied over, host percentiles; times are taken after `torch.cuda.synchronize()`.
 
 CPU allocator: steps allocate tensors of 40-80 MB; glibc serves those with fresh mmaps whose page faults
 cost as much as the work itself. Unless --no-malloc-tuning is given, the script re-executes itself with
@@ -44,7 +48,7 @@ C, D, BL, BU = 21, 256, 2, 2
 
 
 # ----------------------------------------------------------------------------- inputs
-def make_inputs(crop=257, seed=0):
+def make_inputs(crop=257, seed=0, device="cpu"):
     g = torch.Generator().manual_seed(seed)
     H = W = crop
     h = w = (crop - 1) // 4 + 1
@@ -61,11 +65,12 @@ def make_inputs(crop=257, seed=0):
     small = F.interpolate(labels[:, None].float(), size=(h, w), mode="nearest")[:, 0].long()
     oh_small = F.one_hot(small.clamp(max=C - 1), C).permute(0, 3, 1, 2).float()
     t_logits = 4 * oh_small + 1.5 * torch.randn(B, C, h, w, generator=g)     # teacher-train logits (stride 4)
-    return dict(
+    inp = dict(
         label_l=labels[:BL], label_u=labels[BL:].clone(),                      # full-res GT / pseudo-labels
         t_logits=t_logits,
         pred_u=(3 * oh_small[BL:] + 2 * torch.randn(BU, C, h, w, generator=g)),  # student logits, unlabelled
         rep=torch.randn(B, D, h, w, generator=g), rep_t=torch.randn(B, D, h, w, generator=g))
+    return {k: v.to(device) for k, v in inp.items()}
 
 
 def up(x, size):
@@ -98,7 +103,7 @@ def step_ours(inp, bank, cfg, alpha=20.0, generator=None):
 # ----------------------------------------------------------------------------- (b) reference transcription
 def ref_label_onehot(inputs, num_segments):
     b, hh, ww = inputs.shape
-    out = torch.zeros((num_segments, b, hh, ww))
+    out = torch.zeros((num_segments, b, hh, ww)).to(inputs.device)    # the reference: torch.zeros(...).cuda()
     tmp = inputs.clone()
     tmp[inputs == 255] = 0
     out.scatter_(0, tmp.unsqueeze(1), 1.0)
@@ -154,19 +159,20 @@ def ref_contra(rep, label_l, label_u, prob_l, prob_u, low_mask, high_mask, cfg, 
         if lv.sum() > 0:
             nums.append(int(lv.sum().item())); valid_classes.append(i)
     if len(nums) <= 1: return new_keys, torch.tensor(0.0) * rep.sum()
-    loss = torch.tensor(0.0); seg_proto = torch.cat(protos); V = len(nums)
+    dev = rep.device
+    loss = torch.tensor(0.0).to(dev); seg_proto = torch.cat(protos); V = len(nums)
     for i in range(V):
         if len(feats[i]) > 0 and memobank[valid_classes[i]][0].shape[0] > 0:
             a = feats[i][torch.randint(len(feats[i]), size=(nq,))].clone()
         else:
             loss = loss + 0 * rep.sum(); continue
         with torch.no_grad():
-            neg = memobank[valid_classes[i]][0].clone()
+            neg = memobank[valid_classes[i]][0].clone().to(dev)        # the whole host queue, every class, every step
             neg = neg[torch.randint(len(neg), size=(nq * nn_,))].reshape(nq, nn_, num_feat)
             pos = seg_proto[i].unsqueeze(0).unsqueeze(0).repeat(nq, 1, 1)
             allf = torch.cat((pos, neg), dim=1)
         logits = torch.cosine_similarity(a.unsqueeze(1), allf, dim=2)
-        loss = loss + F.cross_entropy(logits / temp, torch.zeros(nq).long())
+        loss = loss + F.cross_entropy(logits / temp, torch.zeros(nq).long().to(dev))
     return new_keys, loss / V
 
 
@@ -213,11 +219,12 @@ def step_floor(inp):
 
 
 # ----------------------------------------------------------------------------- driver
-def timeit(fn, steps):
-    fn()                                                                     # warm-up
+def timeit(fn, steps, device="cpu"):
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+    fn(); fn(); sync()                                                       # warm-up
     ts = []
     for _ in range(steps):
-        t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
+        t0 = time.perf_counter(); fn(); sync(); ts.append(time.perf_counter() - t0)
     return statistics.median(ts)
 
 
@@ -227,6 +234,7 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=5, help="timed steps per side (median reported)")
     ap.add_argument("--queue-fill", type=int, default=3000, help="keys pre-filled per class queue")
     ap.add_argument("--crop", type=int, default=257)
+    ap.add_argument("--device", default="cpu", help="cpu | cuda (the reference side keeps its queues on the host)")
     ap.add_argument("--no-malloc-tuning", action="store_true", help="keep glibc's default mmap threshold")
     a = ap.parse_args(argv)
     if not a.no_malloc_tuning and "MALLOC_MMAP_THRESHOLD_" not in os.environ and argv is None:
@@ -235,17 +243,19 @@ def main(argv=None):
     if a.threads is not None:
         if a.threads < 1: raise SystemExit(f"--threads must be >= 1, got {a.threads}")
         torch.set_num_threads(a.threads)
+    dev = torch.device(a.device)
+    if dev.type == "cuda" and not torch.cuda.is_available(): raise SystemExit("--device cuda: no CUDA device visible")
     torch.manual_seed(0)
-    inp = make_inputs(a.crop)
+    inp = make_inputs(a.crop, device=dev)
     caps = [50000] + [30000] * (C - 1)
-    fill = torch.randn(C, a.queue_fill, D)
+    fill = torch.randn(C, a.queue_fill, D)                                    # host: the reference's queues live there
 
     # ours: a ring buffer pre-filled once; its pointers are restored after every step (steady state)
     cfg = ContrastiveParams()
-    bank = ClassQueues(C, D, capacities=caps)
+    bank = ClassQueues(C, D, capacities=caps, device=dev)
     bank.enqueue(fill.reshape(-1, D), torch.arange(C).repeat_interleave(a.queue_fill))
     ptr0, size0 = bank.ptr.clone(), bank.sizes
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator(device=dev).manual_seed(0)
     last = {}
     def ours():
         last["ours"] = step_ours(inp, bank, cfg, generator=gen)
@@ -260,17 +270,17 @@ def main(argv=None):
         last["ref"] = step_ref(inp, memobank, ptrs, caps, ref_cfg)
 
     cfg_r = ContrastiveParams(mode="reference")
-    bank_r = ClassQueues(C, D, capacities=caps)
+    bank_r = ClassQueues(C, D, capacities=caps, device=dev)
     bank_r.enqueue(fill.reshape(-1, D), torch.arange(C).repeat_interleave(a.queue_fill))
     def ours_ref():
         last["ours_ref"] = step_ours(inp, bank_r, cfg_r)
         bank_r.ptr.copy_(ptr0); bank_r._size.copy_(size0)
 
-    t_ours, t_ref, t_ours_ref = timeit(ours, a.steps), timeit(ref, a.steps), timeit(ours_ref, a.steps)
-    t_floor = timeit(lambda: step_floor(inp), a.steps)
+    t_ours, t_ref, t_ours_ref = (timeit(f, a.steps, dev) for f in (ours, ref, ours_ref))
+    t_floor = timeit(lambda: step_floor(inp), a.steps, dev)
     st = last["ours"][2]
     print(f"malloc tuning: {'MALLOC_MMAP_THRESHOLD_' in os.environ}")
-    print(f"threads={torch.get_num_threads()} crop={a.crop} feat={tuple(inp['rep'].shape)} classes={C} queue_fill={a.queue_fill} steps={a.steps}")
+    print(f"device={dev}{' (' + torch.cuda.get_device_name(dev) + ')' if dev.type == 'cuda' else ''} threads={torch.get_num_threads()} crop={a.crop} feat={tuple(inp['rep'].shape)} classes={C} queue_fill={a.queue_fill} steps={a.steps}")
     print(f"valid classes this batch: {st['n_valid_classes']}; keys enqueued per step: paper mask "
           f"{int(st['n_keys_enqueued'].sum())}, reference mask {int(last['ours_ref'][2]['n_keys_enqueued'].sum())}")
     print(f"{'':12s}{'median s/step':>15s}{'L_u':>10s}{'L_c':>10s}")

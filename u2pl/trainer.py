@@ -605,7 +605,7 @@ def _plain(x):
 
 Trainer.protocol, Trainer.evaluate_now = protocol, evaluate_now
 
-# %% ../nbs/13_trainer.ipynb #8a1cbba1
+# %% ../nbs/13_trainer.ipynb #6fdfae7a
 LOG_KEYS = ("loss", "loss_sup", "loss_u", "loss_c", "lr", "alpha_t", "reliable_frac", "unreliable_frac", "pl_conf",
             "pl_acc_all", "pl_acc_reliable", "pl_acc_unreliable", "ema_decay", "strong_aug_applied", "grad_norm")
 
@@ -633,6 +633,7 @@ def flush_log(self):
         fill = self.bank.fill.tolist(); row["queue_fill"] = fill; row["queue_fill_mean"] = sum(fill) / len(fill)
     row["images_per_s"] = float(sums[-1]) / dt
     row["sec_per_iter"] = dt / w["_steps"]
+    if self.cuda: row["max_mem_gb"] = torch.cuda.max_memory_allocated(self.device) / 2**30
     row["eta_s"] = row["sec_per_iter"] * (self._stop_at() - self.global_iter)
     row["time"] = datetime.datetime.now().isoformat(timespec="seconds")
     self._window, self._t_window = {}, now
@@ -641,6 +642,7 @@ def flush_log(self):
     L = lambda k: f" {k.replace('loss_', '')} {row[k]:.4f}" if k in row else ""
     extra = f" | reliable {row['reliable_frac']:.3f}" if "reliable_frac" in row else ""
     extra += f" | pl_acc {row['pl_acc_all']:.3f}" if "pl_acc_all" in row else ""
+    extra += f" | peak {row['max_mem_gb']:.1f} GiB" if "max_mem_gb" in row else ""
     self.log(f"it {self.global_iter}/{self.total_iters} | ep {self.epoch + (self.iter_in_epoch > 0)}/{self.cfg.train.epochs} | "
              f"loss {row.get('loss', float('nan')):.4f} ({L('loss_sup').strip()}{L('loss_u')}{L('loss_c')}) | lr {row.get('lr', 0):.3e}"
              f"{extra} | {row['images_per_s']:.1f} img/s | eta {datetime.timedelta(seconds=int(row['eta_s']))}")
