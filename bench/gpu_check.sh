@@ -4,7 +4,7 @@
 #      sliding-window inference: CUDA against CPU), through bench/nb_cells.py (the image has no nbdev);
 #   2. bench/losses.py --device cuda: the loss machinery against the reference transcription with its host habits;
 #   3. bench/gpu_train.py: U2PL training steps in fp32 / bf16 / bf16+channels-last / fp16+channels-last and under
-#      torchrun with nccl + SyncBN (add GPU_CHECK_COMPILE=1 for torch.compile), with s/step and peak memory.
+#      torchrun with nccl (SyncBN too on a machine with 2+ GPUs; GPU_CHECK_COMPILE=1 adds torch.compile), with s/step and peak memory.
 # From this machine, with the device tool:
 #   run(command="bash bench/gpu_check.sh", timeout_s=540, carry=[".venv/lib/python3.11/site-packages/fastcore"])
 # (fastcore, pure Python, is what the notebooks' tests import; the carried copy is put on PYTHONPATH if the

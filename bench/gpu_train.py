@@ -1,5 +1,6 @@
 """GPU training paths, end to end through `python -m u2pl.train`: fp32, bf16, bf16 + channels-last, fp16 + channels-last,
-torchrun/nccl with SyncBN, and optionally torch.compile; one table of s/step, images/s, peak memory and losses.
+torchrun/nccl (with SyncBN when there are two GPUs or more), and optionally torch.compile; one table of s/step,
+images/s, peak memory and losses.
 
     python bench/gpu_train.py [--iters 40] [--compile] [--out DIR]       # on a CUDA machine
     python bench/gpu_train.py --device cpu --iters 2 --variants fp32     # dry run of the plumbing, on a CPU
@@ -11,9 +12,11 @@ batch 8 labelled + 8 unlabelled, 12 loader workers. s/step is the median of the 
 two (cudnn autotuning and loader start-up fall in those); with few iterations the synthetic generator, not the
 GPU, may bound the step: compare variants, not absolute figures. Each run ends with a whole-image evaluation
 (teacher), which proves the eval path runs in that precision; its mIoU after a few dozen random-init steps
-means nothing. Every run's folder (config, train.log, metrics.jsonl) stays under --out.
+means nothing. On one GPU the nccl variant is a one-rank process group (DDP, the metric all_reduce and the
+memory bank's all_gather go through nccl, but nothing is exchanged): SyncBN needs two GPUs, since nccl refuses
+two ranks on one device, and the trainer only converts BN when world_size > 1. Every run's folder (config, train.log, metrics.jsonl) stays under --out.
 """
-import argparse, json, math, os, statistics, subprocess, sys, time
+import argparse, json, math, os, signal, statistics, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +26,7 @@ VARIANTS = {   # name -> (extra --set overrides, processes under torchrun or Non
     "bf16": (["runtime.amp=bf16", "runtime.channels_last=false"], None),
     "bf16+cl": (["runtime.amp=bf16", "runtime.channels_last=true"], None),
     "fp16+cl": (["runtime.amp=fp16", "runtime.channels_last=true"], None),
-    "ddp-nccl+syncbn": (["runtime.amp=bf16", "runtime.channels_last=true", "model.sync_bn=true"], 1),
+    "ddp-nccl": (["runtime.amp=bf16", "runtime.channels_last=true"], "gpus"),
     "compile": (["runtime.amp=bf16", "runtime.channels_last=true", "runtime.compile=true"], None),
 }
 
@@ -36,6 +39,9 @@ def base_sets(a):
 
 def run_variant(name, a):
     sets, nproc = VARIANTS[name]
+    if nproc == "gpus":
+        nproc = a.gpus
+        if nproc > 1: sets = sets + ["model.sync_bn=true"]
     run_dir = Path(a.out) / name
     head = [sys.executable, "-m", "u2pl.train"] if nproc is None else \
            [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "u2pl.train"]
@@ -44,8 +50,14 @@ def run_variant(name, a):
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     run_dir.mkdir(parents=True, exist_ok=True)
     t = time.time()
-    with open(run_dir / "stdout.log", "w") as log:
-        rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, timeout=a.timeout)
+    with open(run_dir / "stdout.log", "w") as log:   # own process group: a timeout also ends torchrun's workers
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True)
+        try: rc = p.wait(timeout=a.timeout)
+        except subprocess.TimeoutExpired:   # SIGTERM first: torchrun forwards it to its workers (their own sessions)
+            os.killpg(p.pid, signal.SIGTERM)
+            try: p.wait(timeout=30)
+            except subprocess.TimeoutExpired: os.killpg(p.pid, signal.SIGKILL); p.wait()
+            rc = "timeout"
     res = dict(name=name, rc=rc, wall=time.time() - t)
     rows = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()] if (run_dir / "metrics.jsonl").exists() else []
     evals = [json.loads(l) for l in (run_dir / "eval.jsonl").read_text().splitlines()] if (run_dir / "eval.jsonl").exists() else []
@@ -68,14 +80,17 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=192, help="synthetic image size (crop = size - 31)")
     ap.add_argument("--workers", type=int, default=12)
     ap.add_argument("--device", default="cuda")
+    ap.add_argument("--gpus", type=int, default=None, help="processes of the nccl variant (default: every visible GPU)")
     ap.add_argument("--timeout", type=int, default=300, help="seconds per variant")
     ap.add_argument("--out", default=os.environ.get("OUT", "runs") + "/gpu_train")
     a = ap.parse_args(argv)
+    if a.gpus is None:
+        import torch
+        a.gpus = max(torch.cuda.device_count(), 1)
     names = a.variants + (["compile"] if a.compile and "compile" not in a.variants else [])
     results = []
     for n in names:
-        try: r = run_variant(n, a)
-        except subprocess.TimeoutExpired: r = dict(name=n, rc="timeout")
+        r = run_variant(n, a)
         results.append(r)
         print(f"{n}: rc {r['rc']}" + (f"\n{r['tail']}" if r.get("tail") else ""), flush=True)
     f = lambda r, k, fmt: format(r[k], fmt) if isinstance(r.get(k), (int, float)) and not math.isnan(r[k]) else "-"
