@@ -34,7 +34,7 @@ def run(method, seed, split, run_root, sets, threads, epochs):
     save_yaml(new, cfg)
     env = {**__import__("os").environ, "OMP_NUM_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
     t = time.time()
-    with open(run_dir / "stdout.log", "w") as log:
+    with open(run_dir / "stdout.log", "a") as log:   # appended: re-aggregating a finished run keeps its history
         rc = subprocess.call([sys.executable, "-m", "u2pl.train", "--config", str(cfg)], stdout=log, stderr=subprocess.STDOUT, env=env)
     if rc: sys.exit(f"{method} seed {seed} failed (exit {rc}); see {run_dir/'stdout.log'}")
     rows = [json.loads(l) for l in (run_dir / "eval.jsonl").read_text().splitlines() if l.strip()]
