@@ -291,7 +291,7 @@ def parse_set(s: str) -> tuple[str, Any]:
     k, v = s.split("=", 1)
     return k.strip(), yaml.safe_load(v) if v.strip() else None
 
-# %% ../nbs/01_config.ipynb #39e4a6ac
+# %% ../nbs/01_config.ipynb #df468ca7
 def _voc(family, split):
     return {"data": dict(dataset="pascal", split=str(split), split_family=family, num_classes=21, crop_size=513,
                          batch_size=4, batch_size_unlabeled=4),

@@ -605,7 +605,7 @@ def _plain(x):
 
 Trainer.protocol, Trainer.evaluate_now = protocol, evaluate_now
 
-# %% ../nbs/13_trainer.ipynb #6fdfae7a
+# %% ../nbs/13_trainer.ipynb #8a1cbba1
 LOG_KEYS = ("loss", "loss_sup", "loss_u", "loss_c", "lr", "alpha_t", "reliable_frac", "unreliable_frac", "pl_conf",
             "pl_acc_all", "pl_acc_reliable", "pl_acc_unreliable", "ema_decay", "strong_aug_applied", "grad_norm")
 
