@@ -1,5 +1,5 @@
 """The papermill driver end to end, from the repository root, in smoke mode."""
-import json, os, subprocess, sys
+import json, os, re, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -62,3 +62,9 @@ def test_custom_folder_dataset_by_path(tmp_path):
     evals = [json.loads(l) for l in (tmp_path / "run/eval.jsonl").read_text().splitlines() if l.strip()]
     assert evals and all(len(e["iou"]) == 2 for e in evals)
     assert (tmp_path / "splits/2/labeled.txt").read_text().split() and "last mIoU" in outputs_text(tmp_path / "leaf.ipynb")
+
+def test_readme_papermill_output_folders_exist():
+    # papermill does not create the output notebook's folder: the README's commands must work in a fresh clone
+    outs = re.findall(r"^(?:\.venv/bin/)?papermill nbs/train\.ipynb (\S+)", (ROOT / "README.md").read_text(), re.M)
+    assert len(outs) >= 3, outs
+    for o in outs: assert (ROOT / o).parent.is_dir(), f"README's `papermill nbs/train.ipynb {o}` needs {Path(o).parent}/ in the checkout"
