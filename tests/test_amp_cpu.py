@@ -51,3 +51,23 @@ def test_channels_last_matches_default_layout_on_cpu(tmp_path):
         assert a.keys() == b.keys()
         for k in a:
             if a[k].is_floating_point(): assert torch.allclose(a[k], b[k], atol=1e-4), k
+
+def test_compiled_student_matches_eager_on_cpu(tmp_path):
+    # runtime.compile names a backend: aot_eager traces the student with dynamo and differentiates the captured graph
+    # with AOTAutograd (the machinery inductor builds on) without generating code, so it takes seconds on CPU
+    sets = ("train.iters_per_epoch=2", "runtime.log_every=1", "runtime.deterministic=true")
+    out = {v: run(train_cmd(tmp_path / v, f"runtime.compile={v}", *sets), timeout=400).stdout for v in ("aot_eager", "false")}
+    assert "; compiled (aot_eager);" in out["aot_eager"] and "; compiled (" not in out["false"]
+    rows = {v: [json.loads(l) for l in (tmp_path / v / "metrics.jsonl").read_text().splitlines()] for v in ("aot_eager", "false")}
+    assert [r["iter"] for r in rows["aot_eager"]] == [r["iter"] for r in rows["false"]] == [1, 2, 3, 4]
+    assert any(r.get("loss_c", 0) > 0 for r in rows["aot_eager"])          # the U2PL steps ran through the compiled forward
+    for a, b in zip(rows["aot_eager"], rows["false"]):
+        for k in ("loss", "loss_sup", "loss_u", "loss_c"):
+            if k in b: assert math.isclose(a[k], b[k], rel_tol=1e-4, abs_tol=1e-6), (k, a, b)
+    ck = {v: load(tmp_path / v / "ckpt/latest.pt") for v in rows}
+    assert ck["aot_eager"]["config"]["runtime"]["compile"] == "aot_eager"
+    for part in (lambda c: c["model"], lambda c: c["teacher"]["model"]):
+        a, b = part(ck["aot_eager"]), part(ck["false"])
+        assert a.keys() == b.keys()                                          # no `_orig_mod.` prefix in checkpoints
+        for k in a:
+            if a[k].is_floating_point(): assert torch.allclose(a[k], b[k], atol=1e-4), k

@@ -119,7 +119,7 @@ class RuntimeConfig:
     device: str = "auto"                       # auto | cpu | cuda
     amp: str = "auto"                          # auto (bf16 on CUDA if supported, else none) | none | bf16 | fp16
     channels_last: Union[bool, str] = "auto"   # auto (on CUDA only) | true (also on CPU: tests the GPU code path) | false
-    compile: bool = False
+    compile: Union[bool, str] = False           # false | true (inductor) | a torch.compile backend name, e.g. aot_eager
     tensorboard: bool = False
     num_threads: Optional[int] = None
 
@@ -253,6 +253,10 @@ def check_config(cfg: Config) -> Config:
     r = cfg.runtime.resume
     if r not in ("auto", "none") and not r.endswith((".pt", ".pth")):
         err("runtime.resume", "must be 'auto', 'none' or a path to a .pt/.pth checkpoint")
+    if isinstance(cfg.runtime.compile, str):
+        import torch._dynamo                      # only when a backend is named: importing dynamo takes a second
+        backends = torch._dynamo.list_backends(exclude_tags=())
+        if cfg.runtime.compile not in backends: err("runtime.compile", f"must be true, false or a torch.compile backend: {backends}")
     return cfg
 
 # %% ../nbs/01_config.ipynb #eb81e25f

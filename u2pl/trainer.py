@@ -235,7 +235,8 @@ def _build_model(self):
         self.net = nn.parallel.DistributedDataParallel(m, device_ids=[self.device.index] if self.cuda else None,
                                                        find_unused_parameters=False, broadcast_buffers=True)
     else: self.net = m
-    self.fwd = torch.compile(self.net) if rt.compile else self.net
+    if rt.compile: self.fwd = torch.compile(self.net, backend="inductor" if rt.compile is True else rt.compile)
+    else: self.fwd = self.net
 
 def _build_optim(self):
     cfg, t, rt = self.cfg, self.cfg.train, self.cfg.runtime
@@ -673,7 +674,9 @@ def fit(self) -> dict:
              f"{cfg.train.epochs} epochs = {self.total_iters}; global batch {gb} labelled"
              f"{f' + {cfg.data.batch_size_unlabeled * self.world * self.A} unlabelled' if self.semi else ''} "
              f"(accum {self.A}); lr {self.base_lr:.3g} (x{cfg.train.head_lr_mult:g} heads); amp {self.amp}"
-             f"{'; channels-last' if self.channels_last else ''}; run dir {self.run_dir}")
+             f"{'; channels-last' if self.channels_last else ''}"
+             f"{'; compiled (' + ('inductor' if cfg.runtime.compile is True else cfg.runtime.compile) + ')' if cfg.runtime.compile else ''}"
+             f"; run dir {self.run_dir}")
     stop_at, self._t_window = self._stop_at(), time.time()
     per_step = (cfg.data.batch_size + (cfg.data.batch_size_unlabeled if self.semi else 0)) * self.A
     while self.epoch < cfg.train.epochs and self.global_iter < stop_at:
