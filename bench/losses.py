@@ -219,19 +219,22 @@ def step_floor(inp):
 
 
 # ----------------------------------------------------------------------------- driver
-def timeit(fn, steps, device="cpu"):
+def timeit(fns, steps, device="cpu"):
+    """Median seconds per call of each of `fns`, measured round-robin (one call of each per round) so that a
+    slow spell of the machine hits every side alike."""
     sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
-    fn(); fn(); sync()                                                       # warm-up
-    ts = []
+    for fn in fns: fn(); fn(); sync()                                      # warm-up
+    ts = [[] for _ in fns]
     for _ in range(steps):
-        t0 = time.perf_counter(); fn(); sync(); ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+        for fn, t in zip(fns, ts):
+            t0 = time.perf_counter(); fn(); sync(); t.append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in ts]
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: all)")
-    ap.add_argument("--steps", type=int, default=5, help="timed steps per side (median reported)")
+    ap.add_argument("--steps", type=int, default=9, help="timed steps per side, taken round-robin (median reported)")
     ap.add_argument("--queue-fill", type=int, default=3000, help="keys pre-filled per class queue")
     ap.add_argument("--crop", type=int, default=257)
     ap.add_argument("--device", default="cpu", help="cpu | cuda (the reference side keeps its queues on the host)")
@@ -276,8 +279,7 @@ def main(argv=None):
         last["ours_ref"] = step_ours(inp, bank_r, cfg_r)
         bank_r.ptr.copy_(ptr0); bank_r._size.copy_(size0)
 
-    t_ours, t_ref, t_ours_ref = (timeit(f, a.steps, dev) for f in (ours, ref, ours_ref))
-    t_floor = timeit(lambda: step_floor(inp), a.steps, dev)
+    t_ours, t_ref, t_ours_ref, t_floor = timeit([ours, ref, ours_ref, lambda: step_floor(inp)], a.steps, dev)
     st = last["ours"][2]
     print(f"malloc tuning: {'MALLOC_MMAP_THRESHOLD_' in os.environ}")
     print(f"device={dev}{' (' + torch.cuda.get_device_name(dev) + ')' if dev.type == 'cuda' else ''} threads={torch.get_num_threads()} crop={a.crop} feat={tuple(inp['rep'].shape)} classes={C} queue_fill={a.queue_fill} steps={a.steps}")

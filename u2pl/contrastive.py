@@ -9,8 +9,8 @@ from .memory_bank import ClassQueues, ListQueues
 from .entropy import class_rank_masks
 
 # %% auto #0
-__all__ = ['ContrastiveParams', 'sort_ranks', 'uniform_index', 'nth_true', 'info_nce', 'paper_masks', 'reference_label_onehot',
-           'contrastive_loss', 'compute_contra_memobank_loss']
+__all__ = ['ContrastiveParams', 'sort_ranks', 'uniform_index', 'nth_true', 'info_nce', 'paper_masks', 'cosine_logits',
+           'reference_label_onehot', 'contrastive_loss', 'compute_contra_memobank_loss']
 
 # %% ../nbs/08_contrastive.ipynb #69f63ed6
 @dataclass
@@ -141,6 +141,17 @@ def _paper_loss(rep, rep_teacher, prob, labels, low_mask, high_mask, num_labeled
     return per_class.sum() / V, stats
 
 # %% ../nbs/08_contrastive.ipynb #92f53320
+def _unit(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    "x / max(||x||, eps) along the last dim, as `torch.cosine_similarity` normalises."
+    return x / torch.linalg.vector_norm(x, 2, dim=-1, keepdim=True).clamp_min(eps)
+
+def cosine_logits(anchors: torch.Tensor, protos: torch.Tensor, negs: torch.Tensor) -> torch.Tensor:
+    "cos(anchor, [prototype, negatives...]) for anchors [P,Q,D], protos [P,D], negs [P,Q,K,D] -> [P,Q,1+K]."
+    a = _unit(anchors)
+    pos = (a * _unit(protos)[:, None, :]).sum(-1, keepdim=True)                  # [P,Q,1]
+    return torch.cat((pos, (a.unsqueeze(2) * _unit(negs)).sum(-1)), dim=-1)
+
+# %% ../nbs/08_contrastive.ipynb #d74a181b
 def _reference_core(rep, rep_teacher, prob, onehot, low_mask, high_mask, num_labeled, bank, cfg, generator=None):
     B, D, h, w = rep.shape
     C, Q, K, dev = prob.shape[1], cfg.num_queries, cfg.num_negatives, rep.device
@@ -180,8 +191,7 @@ def _reference_core(rep, rep_teacher, prob, onehot, low_mask, high_mask, num_lab
     rt = rep_teacher.permute(0, 2, 3, 1)
     protos = torch.cat([torch.mean(rt[low_valid[:, i]], dim=0, keepdim=True) for i, *_ in plan])   # [P, D]
     negs = bank.gather(torch.tensor([p[1] for p in plan]), torch.stack([p[3] for p in plan])).to(dev, rep.dtype)
-    all_feat = torch.cat((protos[:, None, None, :].expand(-1, Q, 1, D), negs.view(len(plan), Q, K, D)), dim=2)
-    logits = torch.cosine_similarity(anchors.unsqueeze(2), all_feat, dim=3) / cfg.temperature     # [P, Q, 1+K]
+    logits = cosine_logits(anchors, protos, negs.view(len(plan), Q, K, D)) / cfg.temperature        # [P, Q, 1+K]
     target = torch.zeros(Q, dtype=torch.long, device=dev)
     for p in range(len(plan)): loss = loss + F.cross_entropy(logits[p], target)
     return loss / V, stats

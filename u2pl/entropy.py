@@ -119,17 +119,24 @@ def partition(ent: torch.Tensor, valid: torch.Tensor | None = None, alpha: float
     return Partition(ent.le(low) & valid, ent.ge(high) & valid, low, high)
 
 # %% ../nbs/05_entropy.ipynb #9b56241b
-def _in_top(prob: torch.Tensor, vals: torch.Tensor, r: int) -> torch.Tensor:
-    "Bool [B,C,...]: rank of class c (stable, descending) < r, given `vals` = topk values (descending) along dim 1."
+def _rth_largest(prob: torch.Tensor, r: int) -> torch.Tensor:
+    "The r-th largest value (1 <= r <= C) along dim 1, keepdim, from a topk of min(r, C - r + 1) values."
+    C = prob.shape[1]
+    if r <= C - r + 1: return prob.topk(r, dim=1).values.narrow(1, r - 1, 1)
+    return prob.topk(C - r + 1, dim=1, largest=False).values.narrow(1, C - r, 1)   # ascending: the (C-r+1)-th smallest
+
+def _in_top(prob: torch.Tensor, r: int) -> torch.Tensor:
+    "Bool [B,C,...]: rank of class c (stable, descending) < r along dim 1."
     if r <= 0: return torch.zeros_like(prob, dtype=torch.bool)
-    u = vals.narrow(1, r - 1, 1)                                   # the r-th largest value [B,1,...]
+    if r >= prob.shape[1]: return torch.ones_like(prob, dtype=torch.bool)
+    u = _rth_largest(prob, r)                                      # [B,1,...]
     gt, eq = prob > u, prob == u
     n_gt = gt.sum(1, keepdim=True)
     before = torch.cumsum(eq, 1) - eq.long()                       # ties with a lower class index
     return gt | (eq & (n_gt + before < r))
 
 def class_rank_masks(prob: torch.Tensor, r_l: int = 3, r_h: int = 20):
-    "(top, window): bool [B,C,...] masks of classes ranked < r_l and ranked in [r_l, r_h), via one topk."
+    "(top, window): bool [B,C,...] masks of classes ranked < r_l and ranked in [r_l, r_h), via two small topk."
     if not torch.is_tensor(prob) or prob.dim() < 2:
         raise ValueError(f"class_rank_masks: prob must be a tensor [B,C,...], got {getattr(prob, 'shape', type(prob))}")
     if not (isinstance(r_l, int) and isinstance(r_h, int)) or r_l < 0 or r_h < r_l:
@@ -139,8 +146,7 @@ def class_rank_masks(prob: torch.Tensor, r_l: int = 3, r_h: int = 20):
     prob = prob.detach()
     if r_h == 0:
         z = torch.zeros_like(prob, dtype=torch.bool); return z, z.clone()
-    vals = prob.topk(r_h, dim=1).values
-    top, upto_h = _in_top(prob, vals, r_l), _in_top(prob, vals, r_h)
+    top, upto_h = _in_top(prob, r_l), _in_top(prob, r_h)
     return top, upto_h & ~top
 
 def class_ranks(prob: torch.Tensor) -> torch.Tensor:
