@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything that needs a CUDA GPU, in one call of about 5 minutes on an H100/H200 (issues 2 and 4):
-#   1. the notebooks' `#| gpu` test cells (percentiles, masks and rank masks, losses, OHEM, augmentation, bf16
-#      sliding-window inference: CUDA against CPU), through bench/nb_cells.py (the image has no nbdev);
+#   1. the notebooks' `#| gpu` test cells (percentiles, masks and rank masks, losses, OHEM, contrastive loss and queues,
+#      augmentation, bf16 sliding-window inference: CUDA against CPU), through bench/nb_cells.py (the image has no nbdev);
 #   2. bench/losses.py --device cuda: the loss machinery against the reference transcription with its host habits;
 #   3. bench/gpu_train.py: U2PL training steps in fp32 / bf16 / bf16+channels-last / fp16+channels-last and under
 #      torchrun with nccl (SyncBN too on a machine with 2+ GPUs; GPU_CHECK_COMPILE=1 adds torch.compile), with s/step and peak memory.
@@ -22,7 +22,7 @@ fail=0
 { nvidia-smi -L; $PY -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0), 'bf16', torch.cuda.is_bf16_supported())"; } 2>&1 | tee "$OUT/env.txt"
 
 echo "== 1. notebook gpu cells"
-$PY bench/nb_cells.py nbs/05_entropy.ipynb nbs/07_losses.ipynb nbs/09_augment.ipynb nbs/12_evaluate.ipynb --flags gpu > "$OUT/nb_cells.txt" 2>&1 || fail=$((fail + 1))
+$PY bench/nb_cells.py nbs/05_entropy.ipynb nbs/07_losses.ipynb nbs/08_contrastive.ipynb nbs/09_augment.ipynb nbs/12_evaluate.ipynb --flags gpu > "$OUT/nb_cells.txt" 2>&1 || fail=$((fail + 1))
 grep -E "^(ok|FAIL)" "$OUT/nb_cells.txt"
 
 echo "== 2. loss machinery"
