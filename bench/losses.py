@@ -1,6 +1,6 @@
 """Per-step CPU time of U2PL's loss machinery: ours vs a transcription of the reference.
 
-    python bench/losses.py [--threads N] [--steps N] [--queue-fill 3000] [--crop 257] [--device cuda]
+    python bench/losses.py [--threads N] [--steps N] [--queue-fill 3000] [--crop 257] [--device cuda] [--profile]
 
 Measures, at VOC-like shapes (2 labelled + 2 unlabelled images, crop 257 -> stride-4 features 65x65,
 21 classes, 256-d representations, queues pre-filled to 3000 keys per class, a few classes per image),
@@ -239,6 +239,7 @@ def main(argv=None):
     ap.add_argument("--crop", type=int, default=257)
     ap.add_argument("--device", default="cpu", help="cpu | cuda (the reference side keeps its queues on the host)")
     ap.add_argument("--no-malloc-tuning", action="store_true", help="keep glibc's default mmap threshold")
+    ap.add_argument("--profile", action="store_true", help="also print torch.profiler's top operators for ours and the reference")
     a = ap.parse_args(argv)
     if not a.no_malloc_tuning and "MALLOC_MMAP_THRESHOLD_" not in os.environ and argv is None:
         env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(2 ** 31), MALLOC_TRIM_THRESHOLD_=str(2 ** 31))
@@ -292,6 +293,16 @@ def main(argv=None):
     print(f"{'floor':12s}{t_floor:15.4f}   (full-resolution upsampling, one entropy, CE forward+backward: shared by every implementation)")
     print(f"speed-up: {t_ref / t_ours:.1f}x (ours paper mode vs reference), {t_ref / t_ours_ref:.1f}x (like for like); "
           f"the floor caps it at {t_ref / t_floor:.1f}x on this machine")
+    if a.profile:
+        from torch.profiler import profile, ProfilerActivity
+        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
+        key = "self_cuda_time_total" if dev.type == "cuda" else "self_cpu_time_total"
+        for name, fn in (("ours", ours), ("reference", ref)):
+            with profile(activities=acts, record_shapes=True) as prof:
+                for _ in range(3): fn()
+            print(f"\n== {name}: top operators over 3 steps (by {key})")
+            print(prof.key_averages(group_by_input_shape=True).table(sort_by=key, row_limit=15, max_name_column_width=32,
+                                                                      max_shapes_column_width=60))
     return t_ref / t_ours
 
 
