@@ -214,16 +214,17 @@ def contrastive_loss(rep, rep_teacher, prob_teacher, labels, low_mask, high_mask
     cfg = ContrastiveParams() if cfg is None else (ContrastiveParams.from_dict(cfg) if isinstance(cfg, dict) else cfg)
     _check_inputs(rep, rep_teacher, prob_teacher, labels, low_mask, high_mask, num_labeled, bank)
     low_mask, high_mask = low_mask.bool(), high_mask.bool()
-    if cfg.mode == "paper":
-        loss, stats = _paper_loss(rep, rep_teacher, prob_teacher, labels, low_mask, high_mask, num_labeled, bank, cfg, generator)
-    else:
-        C = prob_teacher.shape[1]
-        if cfg.label_onehot_bug:
-            onehot = torch.cat([reference_label_onehot(labels[:num_labeled], C), reference_label_onehot(labels[num_labeled:], C)])
-        else: onehot = labels.unsqueeze(1) == torch.arange(C, device=labels.device).view(1, C, 1, 1)   # ignore -> all zero
-        if not cfg.negative_high_entropy:
-            high_mask = torch.cat([high_mask[:num_labeled], labels[num_labeled:] != cfg.ignore_index])
-        loss, stats = _reference_core(rep, rep_teacher, prob_teacher, onehot, low_mask, high_mask, num_labeled, bank, cfg, generator)
+    with torch.autocast(rep.device.type, enabled=False):
+        if cfg.mode == "paper":
+            loss, stats = _paper_loss(rep, rep_teacher, prob_teacher, labels, low_mask, high_mask, num_labeled, bank, cfg, generator)
+        else:
+            C = prob_teacher.shape[1]
+            if cfg.label_onehot_bug:
+                onehot = torch.cat([reference_label_onehot(labels[:num_labeled], C), reference_label_onehot(labels[num_labeled:], C)])
+            else: onehot = labels.unsqueeze(1) == torch.arange(C, device=labels.device).view(1, C, 1, 1)   # ignore -> all zero
+            if not cfg.negative_high_entropy:
+                high_mask = torch.cat([high_mask[:num_labeled], labels[num_labeled:] != cfg.ignore_index])
+            loss, stats = _reference_core(rep, rep_teacher, prob_teacher, onehot, low_mask, high_mask, num_labeled, bank, cfg, generator)
     stats["loss"] = loss.detach()
     return loss * cfg.loss_weight, stats
 
