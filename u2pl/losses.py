@@ -115,7 +115,7 @@ class SupervisedLoss(nn.Module):
         return x
 
     def _one(self, x, target, which):
-        x = self._up(x, target)
+        x = self._up(x.float(), target)
         if self.criterion == "ce": return ce_loss(x, target, self.ignore_index, self.mode)
         return getattr(self, which)(x, target)
 
