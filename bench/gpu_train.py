@@ -16,10 +16,12 @@ means nothing. On one GPU the nccl variant is a one-rank process group (DDP, the
 memory bank's all_gather go through nccl, but nothing is exchanged): SyncBN needs two GPUs, since nccl refuses
 two ranks on one device, and the trainer only converts BN when world_size > 1. Every run's folder (config, train.log, metrics.jsonl) stays under --out.
 """
-import argparse, json, math, os, signal, statistics, subprocess, sys, time
+import argparse, math, os, signal, statistics, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from u2pl.launch import read_jsonl  # noqa: E402
 
 VARIANTS = {   # name -> (extra --set overrides, processes under torchrun or None for a plain process)
     "fp32": (["runtime.amp=none", "runtime.channels_last=false"], None),
@@ -59,8 +61,7 @@ def run_variant(name, a):
             except subprocess.TimeoutExpired: os.killpg(p.pid, signal.SIGKILL); p.wait()
             rc = "timeout"
     res = dict(name=name, rc=rc, wall=time.time() - t)
-    rows = [json.loads(l) for l in (run_dir / "metrics.jsonl").read_text().splitlines()] if (run_dir / "metrics.jsonl").exists() else []
-    evals = [json.loads(l) for l in (run_dir / "eval.jsonl").read_text().splitlines()] if (run_dir / "eval.jsonl").exists() else []
+    rows, evals = read_jsonl(run_dir / "metrics.jsonl"), read_jsonl(run_dir / "eval.jsonl")
     steady = rows[2:] or rows
     if steady:
         res.update(s_step=statistics.median(r["sec_per_iter"] for r in steady),

@@ -55,7 +55,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'u2pl.contrastive._flat': ('contrastive.html#_flat', 'u2pl/contrastive.py'),
                                   'u2pl.contrastive._paper_loss': ('contrastive.html#_paper_loss', 'u2pl/contrastive.py'),
                                   'u2pl.contrastive._reference_core': ('contrastive.html#_reference_core', 'u2pl/contrastive.py'),
-                                  'u2pl.contrastive._unit': ('contrastive.html#_unit', 'u2pl/contrastive.py'),
                                   'u2pl.contrastive.compute_contra_memobank_loss': ( 'contrastive.html#compute_contra_memobank_loss',
                                                                                      'u2pl/contrastive.py'),
                                   'u2pl.contrastive.contrastive_loss': ('contrastive.html#contrastive_loss', 'u2pl/contrastive.py'),

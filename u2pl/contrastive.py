@@ -141,15 +141,11 @@ def _paper_loss(rep, rep_teacher, prob, labels, low_mask, high_mask, num_labeled
     return per_class.sum() / V, stats
 
 # %% ../nbs/08_contrastive.ipynb #92f53320
-def _unit(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    "x / max(||x||, eps) along the last dim, as `torch.cosine_similarity` normalises."
-    return x / torch.linalg.vector_norm(x, 2, dim=-1, keepdim=True).clamp_min(eps)
-
-def cosine_logits(anchors: torch.Tensor, protos: torch.Tensor, negs: torch.Tensor) -> torch.Tensor:
+def cosine_logits(anchors: torch.Tensor, protos: torch.Tensor, negs: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     "cos(anchor, [prototype, negatives...]) for anchors [P,Q,D], protos [P,D], negs [P,Q,K,D] -> [P,Q,1+K]."
-    a = _unit(anchors)
-    pos = (a * _unit(protos)[:, None, :]).sum(-1, keepdim=True)                  # [P,Q,1]
-    return torch.cat((pos, (a.unsqueeze(2) * _unit(negs)).sum(-1)), dim=-1)
+    a = F.normalize(anchors, dim=-1, eps=eps)          # x / max(||x||, eps): how cosine_similarity normalises
+    pos = (a * F.normalize(protos, dim=-1, eps=eps)[:, None, :]).sum(-1, keepdim=True)   # [P,Q,1]
+    return torch.cat((pos, (a.unsqueeze(2) * F.normalize(negs, dim=-1, eps=eps)).sum(-1)), dim=-1)
 
 # %% ../nbs/08_contrastive.ipynb #d74a181b
 def _reference_core(rep, rep_teacher, prob, onehot, low_mask, high_mask, num_labeled, bank, cfg, generator=None):

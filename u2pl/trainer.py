@@ -235,8 +235,8 @@ def _build_model(self):
         self.net = nn.parallel.DistributedDataParallel(m, device_ids=[self.device.index] if self.cuda else None,
                                                        find_unused_parameters=False, broadcast_buffers=True)
     else: self.net = m
-    if rt.compile: self.fwd = torch.compile(self.net, backend="inductor" if rt.compile is True else rt.compile)
-    else: self.fwd = self.net
+    self.compile_backend = ("inductor" if rt.compile is True else rt.compile) if rt.compile else None
+    self.fwd = torch.compile(self.net, backend=self.compile_backend) if self.compile_backend else self.net
 
 def _build_optim(self):
     cfg, t, rt = self.cfg, self.cfg.train, self.cfg.runtime
@@ -675,7 +675,7 @@ def fit(self) -> dict:
              f"{f' + {cfg.data.batch_size_unlabeled * self.world * self.A} unlabelled' if self.semi else ''} "
              f"(accum {self.A}); lr {self.base_lr:.3g} (x{cfg.train.head_lr_mult:g} heads); amp {self.amp}"
              f"{'; channels-last' if self.channels_last else ''}"
-             f"{'; compiled (' + ('inductor' if cfg.runtime.compile is True else cfg.runtime.compile) + ')' if cfg.runtime.compile else ''}"
+             f"{f'; compiled ({self.compile_backend})' if self.compile_backend else ''}"
              f"; run dir {self.run_dir}")
     stop_at, self._t_window = self._stop_at(), time.time()
     per_step = (cfg.data.batch_size + (cfg.data.batch_size_unlabeled if self.semi else 0)) * self.A
