@@ -121,6 +121,7 @@ class RuntimeConfig:
     channels_last: Union[bool, str] = "auto"   # auto (on CUDA only) | true (also on CPU: tests the GPU code path) | false
     compile: Union[bool, str] = False           # false | true (inductor) | a torch.compile backend name, e.g. aot_eager
     tensorboard: bool = False
+    probe_images: int = 0                      # keep the pseudo-labels of the first N unlabelled images at every epoch end (probes/)
     num_threads: Optional[int] = None
 
 @dataclass
@@ -229,7 +230,7 @@ def check_config(cfg: Config) -> Config:
                 "contrastive.queue_capacity", "contrastive.queue_capacity_bg"]:
         if _get(cfg, key) < 1: err(key, "must be >= 1")
     if cfg.train.iters_per_epoch is not None and cfg.train.iters_per_epoch < 1: err("train.iters_per_epoch", "must be >= 1 or null")
-    for key in ["data.batch_size_unlabeled", "data.num_workers", "runtime.ckpt_every_iters", "semi.sup_only_epoch"]:
+    for key in ["data.batch_size_unlabeled", "data.num_workers", "runtime.ckpt_every_iters", "semi.sup_only_epoch", "runtime.probe_images"]:
         if _get(cfg, key) < 0: err(key, "must be >= 0")
     for key in ["train.lr", "train.weight_decay", "train.momentum", "train.grad_clip", "semi.unsup_weight"]:
         if _get(cfg, key) < 0: err(key, "must be >= 0")

@@ -10,7 +10,7 @@ from .entropy import class_rank_masks
 
 # %% auto #0
 __all__ = ['ContrastiveParams', 'sort_ranks', 'uniform_index', 'nth_true', 'info_nce', 'paper_masks', 'cosine_logits',
-           'reference_label_onehot', 'contrastive_loss', 'compute_contra_memobank_loss']
+           'reference_negative_mask', 'reference_label_onehot', 'contrastive_loss', 'compute_contra_memobank_loss']
 
 # %% ../nbs/08_contrastive.ipynb #69f63ed6
 @dataclass
@@ -148,19 +148,28 @@ def cosine_logits(anchors: torch.Tensor, protos: torch.Tensor, negs: torch.Tenso
     return torch.cat((pos, (a.unsqueeze(2) * F.normalize(negs, dim=-1, eps=eps)).sum(-1)), dim=-1)
 
 # %% ../nbs/08_contrastive.ipynb #d74a181b
+def reference_negative_mask(prob, onehot, high_mask, num_labeled, cfg):
+    """Bool [B,C,h,w]: pixel (b,y,x) is a negative key for class c in the reference code (loss_helper.py:206-232):
+    labelled as c (`onehot`), in the high mask, `prob_c` below the negative threshold, and c ranked below `low_rank`
+    but not labelled c (labelled images: never true) / ranked in [low_rank, high_rank) (unlabelled images)."""
+    B, h, w = prob.shape[0], prob.shape[2], prob.shape[3]
+    lab = onehot != 0
+    high_valid = lab & (high_mask != 0).view(B, 1, h, w)
+    negcand = (prob < cfg.current_class_negative_threshold) & high_valid
+    rank = sort_ranks(prob)
+    is_l = (torch.arange(B, device=prob.device) < num_labeled).view(B, 1, 1, 1)
+    class_mask = torch.where(is_l, (rank < cfg.low_rank) & ~lab, (rank >= cfg.low_rank) & (rank < cfg.high_rank))
+    return negcand & class_mask
+
 def _reference_core(rep, rep_teacher, prob, onehot, low_mask, high_mask, num_labeled, bank, cfg, generator=None):
     B, D, h, w = rep.shape
     C, Q, K, dev = prob.shape[1], cfg.num_queries, cfg.num_negatives, rep.device
     rep_teacher, prob = rep_teacher.detach(), prob.detach()
     lab = onehot != 0
     low_valid = lab & (low_mask != 0).view(B, 1, h, w)
-    high_valid = lab & (high_mask != 0).view(B, 1, h, w)
     anchor = (prob > cfg.current_class_threshold) & low_valid
-    negcand = (prob < cfg.current_class_negative_threshold) & high_valid
-    rank = sort_ranks(prob)
-    is_l = (torch.arange(B, device=dev) < num_labeled).view(B, 1, 1, 1)
-    class_mask = torch.where(is_l, (rank < cfg.low_rank) & ~lab, (rank >= cfg.low_rank) & (rank < cfg.high_rank))
-    n_keys = _enqueue_negatives(bank, rep_teacher.permute(0, 2, 3, 1).reshape(-1, D), negcand & class_mask)
+    neg = reference_negative_mask(prob, onehot, high_mask, num_labeled, cfg)
+    n_keys = _enqueue_negatives(bank, rep_teacher.permute(0, 2, 3, 1).reshape(-1, D), neg)
     lv = _flat(low_valid)
     valid_classes = (lv.sum(1) > 0).nonzero().flatten().tolist()
     V = len(valid_classes)

@@ -25,7 +25,7 @@ __all__ = ['VOC_INFO', 'CITYSCAPES_INFO', 'CITYSCAPES_ID_TO_TRAINID', 'SYNTHETIC
            'EvalTransform', 'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset', 'cityscapes_pool',
            'load_dataset_yaml', 'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset', 'make_tiny_voc',
            'make_tiny_cityscapes', 'make_tiny_folder', 'get_split', 'resample_indices', 'Loaders', 'set_epoch',
-           'build_loaders', 'build_datasets']
+           'build_loaders', 'build_datasets', 'whole_images']
 
 # %% ../nbs/03_data.ipynb #776ace68
 @dataclass
@@ -658,4 +658,13 @@ def build_datasets(cfg) -> dict:
     out["info"] = {"name": info.name, "class_names": info.class_names, "palette": info.palette, "num_classes": info.num_classes,
                    "ignore_index": info.ignore_index, "split_root": str(sroot), "n_labeled": len(sp.labeled), "n_unlabeled": len(sp.unlabeled),
                    "labeled_sha256": sha256_file(lf) if lf.is_file() else __import__("hashlib").sha256("".join(e + "\n" for e in sp.labeled).encode()).hexdigest()}
+    return out
+
+# %% ../nbs/03_data.ipynb #6a5eef26
+def whole_images(ds):
+    "A shallow copy of dataset `ds` that yields whole, un-augmented images (evaluation transform; random flips off)."
+    import copy
+    out = copy.copy(ds)
+    if isinstance(out, SegDataset): out.transform = EvalTransform("whole", None, out.info.ignore_index)
+    if hasattr(out, "flip"): out.flip = False
     return out

@@ -98,8 +98,10 @@ class Partition(NamedTuple):
     low_thr: torch.Tensor      # 0-d, percentile(ent[valid], alpha)
     high_thr: torch.Tensor     # 0-d, percentile(ent[valid], 100 - alpha)
 
-def partition(ent: torch.Tensor, valid: torch.Tensor | None = None, alpha: float = 20.0) -> Partition:
-    "Split valid pixels into the `alpha`% lowest-entropy (reliable) and `alpha`% highest-entropy (unreliable)."
+def partition(ent: torch.Tensor, valid: torch.Tensor | None = None, alpha: float = 20.0,
+              sorted_valid: torch.Tensor | None = None) -> Partition:
+    """Split valid pixels into the `alpha`% lowest-entropy (reliable) and `alpha`% highest-entropy (unreliable).
+    `sorted_valid`: the thresholds' population, sorted ascending, when it is not `ent[valid]` itself (a whole split)."""
     if not torch.is_tensor(ent) or not ent.is_floating_point():
         raise ValueError(f"partition: ent must be a floating-point tensor, got {type(ent).__name__}")
     if valid is None: valid = torch.ones_like(ent, dtype=torch.bool)
@@ -108,13 +110,13 @@ def partition(ent: torch.Tensor, valid: torch.Tensor | None = None, alpha: float
                          f"{getattr(valid, 'dtype', type(valid).__name__)} {tuple(getattr(valid, 'shape', ()))}")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 100:
         raise ValueError(f"partition: alpha must be a number in [0, 100], got {alpha!r}")
-    v = ent.detach()[valid]
+    v = ent.detach()[valid] if sorted_valid is None else sorted_valid.detach().reshape(-1)
     n = v.numel()
     if n == 0:
         empty, nan = torch.zeros_like(valid), torch.full((), float('nan'), dtype=ent.dtype, device=ent.device)
         return Partition(empty, empty.clone(), nan, nan.clone())
     (il, jl, tl), (ih, jh, th) = _plan(n, float(alpha)), _plan(n, float(100 - alpha))
-    st = _order_stats(v, [il, jl, ih, jh])
+    st = _order_stats(v, [il, jl, ih, jh]) if sorted_valid is None else {i: v[i] for i in (il, jl, ih, jh)}
     low, high = _lerp_weak(st[il], st[jl], tl), _lerp_weak(st[ih], st[jh], th)
     return Partition(ent.le(low) & valid, ent.ge(high) & valid, low, high)
 
