@@ -21,11 +21,11 @@ from .splits import Split, load_split, find_splits_root, make_synthetic_splits, 
 __all__ = ['VOC_INFO', 'CITYSCAPES_INFO', 'CITYSCAPES_ID_TO_TRAINID', 'SYNTHETIC_FAMILIES', 'SYNTHETIC_ARC_FAMILY',
            'SYNTHETIC_KINDS', 'SYNTHETIC_CONTRAST', 'SYNTHETIC_CLASS_P', 'SYNTHETIC_INFO', 'MEAN', 'STD', 'FOLDER_KEYS',
            'DatasetInfo', 'default_palette', 'cityscapes_lut', 'read_image', 'read_label', 'check_label',
-           'synthetic_sample', 'normalize', 'to_tensor_pair', 'rand_scale', 'resized_window', 'TrainTransform',
-           'EvalTransform', 'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset', 'cityscapes_pool',
-           'load_dataset_yaml', 'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset', 'make_tiny_voc',
-           'make_tiny_cityscapes', 'make_tiny_folder', 'get_split', 'resample_indices', 'Loaders', 'set_epoch',
-           'build_loaders', 'build_datasets', 'whole_images']
+           'synthetic_sample', 'normalize', 'denormalize', 'to_tensor_pair', 'rand_scale', 'resized_window',
+           'TrainTransform', 'EvalTransform', 'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset',
+           'cityscapes_pool', 'load_dataset_yaml', 'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset',
+           'make_tiny_voc', 'make_tiny_cityscapes', 'make_tiny_folder', 'get_split', 'resample_indices', 'Loaders',
+           'set_epoch', 'build_loaders', 'build_datasets', 'whole_images']
 
 # %% ../nbs/03_data.ipynb #776ace68
 @dataclass
@@ -188,6 +188,11 @@ def normalize(img: torch.Tensor) -> torch.Tensor:
     "float [3,H,W] on the 0-255 scale -> normalised."
     m = torch.tensor(MEAN, dtype=img.dtype).view(3, 1, 1); s = torch.tensor(STD, dtype=img.dtype).view(3, 1, 1)
     return (img - m) / s
+
+def denormalize(img: torch.Tensor) -> np.ndarray:
+    "The inverse of `normalize` for display: a normalised [3,H,W] image -> uint8 [H,W,3] (rounded, clipped to 0..255)."
+    m = torch.tensor(MEAN).view(3, 1, 1); s = torch.tensor(STD).view(3, 1, 1)
+    return (img.detach().float().cpu() * s + m).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
 
 def to_tensor_pair(img: np.ndarray, label: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     "uint8 HWC image, integer HW label -> (normalised float [3,H,W], int64 [H,W])."

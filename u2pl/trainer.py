@@ -646,27 +646,28 @@ def fit(self) -> dict:
 
 Trainer.fit = fit
 
-# %% ../nbs/13_trainer.ipynb #763a6c2f
+# %% ../nbs/13_trainer.ipynb #8ca55c66
 @patch
 @torch.no_grad()
 def save_probes(self: Trainer):
     "Rank 0: write probes/epoch_<e>.pt with the current pseudo-labels and entropy of the first runtime.probe_images unlabelled images."
     cfg = self.cfg
     if not self.main or not self.semi: return None
-    from u2pl.data import whole_images
+    from u2pl.data import whole_images, denormalize
     ds = whole_images(self.data["unlabeled"])
     n = min(cfg.runtime.probe_images, len(ds))
     use_teacher = self.global_iter > self.ipe * cfg.semi.sup_only_epoch
     model = self.teacher.model if use_teacher else unwrap(self.model)
     alpha = alpha_t(min(self.epoch, cfg.train.epochs), cfg.train.epochs, 100.0 - cfg.semi.drop_percent)
-    labels, ents = [], []
+    labels, ents, images = [], [], []
     for i in range(n):
         x = ds[i][0][None].to(self.device)
+        images.append(torch.from_numpy(denormalize(x[0])))
         p = teacher_pass(model, x[:0], torch.zeros(0, *x.shape[-2:], dtype=torch.long, device=self.device), x, cfg, alpha,
                          augment=False, bn_train=False, autocast=self.autocast)
         labels.append(p.label[0].to(torch.int16).cpu()); ents.append(p.entropy[0].half().cpu())
     out = {"epoch": self.epoch, "iter": self.global_iter, "model": "teacher" if use_teacher else "student", "alpha": alpha,
-           "ids": [str(i) for i in getattr(ds, "ids", range(n))][:n], "label": labels, "entropy": ents}
+           "ids": [str(i) for i in getattr(ds, "ids", range(n))][:n], "label": labels, "entropy": ents, "image": images}
     path = self.run_dir / "probes" / f"epoch_{self.epoch:03d}.pt"
     path.parent.mkdir(parents=True, exist_ok=True); atomic_save(out, path)
     return path

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 from .launch import read_jsonl
 
 # %% auto #0
-__all__ = ['LOSS', 'PL_QUALITY', 'RELIABILITY', 'plot_training', 'plot_miou', 'plot_class_iou', 'colorize_labels', 'denormalize',
+__all__ = ['LOSS', 'PL_QUALITY', 'RELIABILITY', 'plot_training', 'plot_miou', 'plot_class_iou', 'colorize_labels',
            'prediction_panel', 'run_prediction_panel']
 
 # %% ../nbs/15_viz.ipynb #b79c8d83
@@ -95,10 +95,7 @@ def colorize_labels(label, palette=None) -> np.ndarray:
     return np.asarray(colorize(np.clip(lab, 0, 255).astype(np.uint8), palette).convert("RGB"))
 
 # %% ../nbs/15_viz.ipynb #a1964462
-def denormalize(image: torch.Tensor) -> np.ndarray:
-    "A normalised [3, H, W] image back to [H, W, 3] uint8 for display."
-    x = image.detach().float().cpu() * torch.tensor(IMAGE_STD)[:, None, None] + torch.tensor(IMAGE_MEAN)[:, None, None]
-    return x.clamp(0, 255).byte().permute(1, 2, 0).numpy()
+from .data import denormalize     # normalised [3,H,W] -> uint8 [H,W,3] for display
 
 @torch.no_grad()
 def prediction_panel(model, images, labels=None, alpha: float = 20.0, palette=None, figsize_per=2.2):
