@@ -4,7 +4,8 @@ import json
 from pathlib import Path
 import pytest
 from u2pl import data as D
-from u2pl.splits import main, read_list, write_list, import_splits, sha256_file
+from u2pl.cli import main
+from u2pl.splits import read_list, write_list, import_splits, sha256_file
 
 
 def test_generate_voc_families(tmp_path, capsys):

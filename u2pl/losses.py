@@ -5,6 +5,7 @@ cross-entropy on pseudo-labels for the unlabelled batch."""
 
 # %% ../nbs/07_losses.ipynb #454d5e28
 from __future__ import annotations
+import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
