@@ -324,7 +324,7 @@ def _synthetic(split):
             "eval": dict(mode="whole"), "runtime": dict(log_every=10)}
 
 def _toy(split):
-    "Seconds-long CPU runs on u2pl.trainer.ToySegmentation (tests): resnet18, 33x33, 3 classes, 8 labelled + 16 unlabelled."
+    "Seconds-long CPU runs on u2pl.data.ToySegmentation (tests): resnet18, 33x33, 3 classes, 8 labelled + 16 unlabelled."
     return {"data": dict(dataset="toy", split=str(split), split_family="", num_classes=3, crop_size=33, batch_size=2,
                          batch_size_unlabeled=2, val_batch_size=2, num_workers=0,
                          extra=dict(n_labeled=8, n_unlabeled=16, n_val=4)),

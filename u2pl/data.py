@@ -27,7 +27,7 @@ __all__ = ['VOC_INFO', 'CITYSCAPES_INFO', 'CITYSCAPES_ID_TO_TRAINID', 'SYNTHETIC
            'TrainTransform', 'EvalTransform', 'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset',
            'cityscapes_pool', 'load_dataset_yaml', 'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset',
            'make_tiny_voc', 'make_tiny_cityscapes', 'make_tiny_folder', 'get_split', 'EpochPlan', 'SeededDataset',
-           'make_loader', 'build_datasets', 'whole_images']
+           'make_loader', 'ToySegmentation', 'toy_datasets', 'build_datasets', 'whole_images']
 
 # %% ../nbs/03_data.ipynb #776ace68
 @dataclass
@@ -607,7 +607,29 @@ def make_loader(ds, batches: list, num_workers: int = 0, pin_memory: bool = Fals
     "A DataLoader that yields exactly `batches` (lists of (index, seed)) in order."
     return DataLoader(SeededDataset(ds), batch_sampler=batches, num_workers=num_workers, pin_memory=pin_memory)
 
-# %% ../nbs/03_data.ipynb #4512feb1
+# %% ../nbs/03_data.ipynb #b608b9f1
+class ToySegmentation(Dataset):
+    "n images [3,S,S] of noise with one bright square whose class (1..C-1) is its colour channel; background 0."
+    def __init__(self, n: int = 16, size: int = 33, num_classes: int = 3, seed: int = 0, flip: bool = True, labels: bool = True):
+        self.n, self.size, self.C, self.seed, self.flip, self.labels = n, size, num_classes, seed, flip, labels
+    def __len__(self): return self.n
+    def __getitem__(self, i):
+        g = torch.Generator().manual_seed(self.seed * 100003 + i)
+        S = self.size
+        img = torch.randn(3, S, S, generator=g) * 0.3
+        lab = torch.zeros(S, S, dtype=torch.long)
+        c = int(torch.randint(1, self.C, (1,), generator=g))
+        h = int(torch.randint(S // 4, S // 2, (1,), generator=g)); y, x = (int(v) for v in torch.randint(0, S - h, (2,), generator=g))
+        img[(c - 1) % 3, y:y + h, x:x + h] += 2.0; lab[y:y + h, x:x + h] = c
+        if self.flip and torch.rand(1) < 0.5: img, lab = img.flip(-1), lab.flip(-1)     # global RNG: seeded per sample
+        return img, (lab if self.labels else torch.full_like(lab, 255))
+
+def toy_datasets(n_l: int = 8, n_u: int = 16, n_val: int = 4, size: int = 33, num_classes: int = 3) -> dict:
+    return {"labeled": ToySegmentation(n_l, size, num_classes, seed=1), "unlabeled": ToySegmentation(n_u, size, num_classes, seed=2),
+            "val": ToySegmentation(n_val, size, num_classes, seed=3, flip=False),
+            "info": {"class_names": [f"c{i}" for i in range(num_classes)], "labeled_sha256": "toy"}}
+
+# %% ../nbs/03_data.ipynb #47476057
 def _split_root(dc) -> Path:
     if dc.splits_root: return Path(dc.splits_root)
     key = dc.dataset.lower()
@@ -617,8 +639,11 @@ def _split_root(dc) -> Path:
 
 def build_datasets(cfg) -> dict:
     "{'labeled', 'unlabeled', 'val', 'info'} for `cfg.data` (a u2pl.config.Config); datasets yield (image, label) tensors."
-    from u2pl.splits import sha256_file
+    from u2pl.core import sha256_file
     dc = cfg.data; name = dc.dataset
+    if name == "toy":
+        x = dc.extra
+        return toy_datasets(x.get("n_labeled", 8), x.get("n_unlabeled", 16), x.get("n_val", 4), dc.crop_size, dc.num_classes)
     if name not in ("pascal", "voc", "cityscapes", "synthetic", "folder") and (Path(name) / "dataset.yaml").is_file():
         dc.data_root, name = name, "folder"
     root = dc.data_root or {"pascal": "data/VOC2012", "voc": "data/VOC2012", "cityscapes": "data/cityscapes"}.get(name)

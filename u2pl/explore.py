@@ -152,7 +152,7 @@ def collect_outputs(teacher, dataset, cfg, n: int | None = None, student=None, m
     return SplitOutputs(**keep, num_classes=C, ignore_index=ign, class_names=list(class_names or []), palette=list(palette or []),
                         split=split, labeled=labeled, contrastive=cc, schedule=sched, source=source)
 
-# %% ../nbs/17_explore.ipynb #b2883bd4
+# %% ../nbs/17_explore.ipynb #b0362b1b
 def find_checkpoint(source, checkpoint: str = "latest") -> Path:
     "The checkpoint file of a run folder (ckpt/<checkpoint>.pt) or `source` itself when it is a file."
     p = Path(source)
@@ -177,8 +177,7 @@ _SPLITS = {"val": "val", "labeled": "labeled", "labelled": "labeled", "unlabeled
 def explore_split(source, split: str = "val", n: int = 32, max_side: int | None = 512, checkpoint: str = "latest",
                   cache_dir=None, device="cpu", progress: bool = True) -> SplitOutputs:
     "SplitOutputs of the first n images of a run's `split` (val | labeled | unlabeled), cached on disk under cache_dir."
-    from u2pl.trainer import build_datasets
-    from u2pl.data import whole_images
+    from u2pl.data import build_datasets, whole_images
     if split not in _SPLITS: raise ValueError(f"split must be one of val, labeled, unlabeled; got {split!r}")
     split = _SPLITS[split]
     ck = find_checkpoint(source, checkpoint)

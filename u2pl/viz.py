@@ -87,7 +87,7 @@ def plot_class_iou(run_dir, class_names=None, figsize=(10, 3.2)):
     ax.set_ylabel("IoU (%)"); ax.legend(fontsize=7); fig.tight_layout(); return fig
 
 # %% ../nbs/15_viz.ipynb #cfdd7906
-from .evaluate import voc_palette, colorize, IMAGE_MEAN, IMAGE_STD
+from .evaluate import colorize
 
 def colorize_labels(label, palette=None) -> np.ndarray:
     "An [H, W] label map as an [H, W, 3] uint8 RGB array (ignored pixels white), via `u2pl.evaluate.colorize`."
@@ -126,7 +126,7 @@ def run_prediction_panel(run_dir, n: int = 4, which: str = "teacher", alpha: flo
     """`prediction_panel` for the first `n` validation images of a run, with the model of its latest checkpoint
     (the teacher by default) and alpha_t of its last epoch."""
     from u2pl.evaluate import load_for_inference
-    from u2pl.trainer import build_datasets
+    from u2pl.data import build_datasets
     ck = Path(run_dir)/"ckpt"/"latest.pt"
     if not ck.exists(): print(f"no checkpoint yet at {ck}"); return None
     model, cfg = load_for_inference(ck, which=which)
