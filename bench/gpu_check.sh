@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Everything that needs a CUDA GPU, in one call of about 5 minutes on an H100/H200 (issues 2 and 4):
+# Everything that needs a CUDA GPU, in one call of about 5 minutes on an H100/H200:
 #   1. the notebooks' `#| gpu` test cells (percentiles, masks and rank masks, losses, OHEM, contrastive loss and queues,
 #      augmentation, bf16 sliding-window inference: CUDA against CPU), through bench/nb_cells.py (the image has no nbdev);
 #   2. bench/losses.py --device cuda: the loss machinery against the reference transcription with its host habits;
 #   3. bench/gpu_train.py: U2PL training steps in fp32 / bf16 / bf16+channels-last / fp16+channels-last and under
 #      torchrun with nccl (SyncBN too on a machine with 2+ GPUs; GPU_CHECK_COMPILE=1 adds torch.compile), with s/step and peak memory.
-# From this machine, with the device tool:
-#   run(command="bash bench/gpu_check.sh", timeout_s=540, carry=[".venv/lib/python3.11/site-packages/fastcore"])
-# (fastcore, pure Python, is what the notebooks' tests import; the carried copy is put on PYTHONPATH if the
-# image lacks it). Logs land under $OUT; the summary tables are printed last. Exit status: failed sections.
+# Run it from the checkout on a CUDA machine with torch installed: `bash bench/gpu_check.sh`. fastcore (pure Python)
+# is what the notebooks' tests import; a copy under .venv/lib/python3.11/site-packages/fastcore is put on PYTHONPATH
+# if the machine lacks it. Logs land under $OUT (default: runs/gpu_check); the summary tables are printed last.
+# Exit status: the number of failed sections.
 set -u
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}

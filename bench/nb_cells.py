@@ -2,7 +2,7 @@
 
     python bench/nb_cells.py nbs/05_entropy.ipynb nbs/07_losses.ipynb --flags gpu
 
-The lent GPU machine's image has torch but neither nbdev nor IPython (bench/gpu_check.sh uses this there). As
+A bare CUDA machine often has torch but neither nbdev nor IPython (bench/gpu_check.sh uses this there). As
 nbdev-test does: every code cell in order in one namespace, the working directory the notebook's folder,
 IN_TEST=1, cells whose `#|` directives name a flag of `tst_flags` (notest, slow, gpu) skipped unless the
 flag is passed with --flags, `#| eval: false` cells skipped. Cells may not use IPython syntax (`%`, `!`); the
