@@ -27,8 +27,8 @@ def run(method, seed, split, run_root, sets, threads, epochs):
     new = resolve_config("synthetic", over)
     if cfg.exists() and (run_dir / "ckpt").exists():   # resume: auto would silently stretch a finished run to new settings
         from u2pl.config import load_yaml, to_dict
-        from u2pl.trainer import _config_diff
-        diff = _config_diff(to_dict(load_yaml(cfg)), to_dict(new))
+        from u2pl.checkpoint import config_diff
+        diff = config_diff(to_dict(load_yaml(cfg)), to_dict(new))
         if diff: sys.exit(f"{run_dir} holds a run made with other settings ({', '.join(diff[:4])}); "
                           f"pass another --run-root or delete that folder")
     save_yaml(new, cfg)
