@@ -25,8 +25,8 @@ from fastcore.basics import patch
 from .step import set_train_mode, teacher_pass, contrastive_inputs, pseudo_label_stats, u2pl_loss, suponly_loss
 
 # %% auto #0
-__all__ = ['LOG_KEYS', 'poly_factor', 'set_lr', 'RecordingBank', 'FrozenBank', 'NonFiniteLossError', 'check_finite', 'Trainer',
-           'toy_config']
+__all__ = ['LOG_KEYS', 'poly_factor', 'set_lr', 'RecordingBank', 'FrozenBank', 'NonFiniteLossError', 'check_finite', 'toy_config',
+           'Trainer']
 
 # %% ../nbs/13_trainer.ipynb #234ce7cd
 def poly_factor(k: int, total: int, power: float = 0.9) -> float:
@@ -69,6 +69,11 @@ def check_finite(terms: dict, step: int, where: str = "", device=None, last_ckpt
         keep = f"the last good checkpoint {last_ckpt} is left intact" if last_ckpt else "no checkpoint had been written yet"
         raise NonFiniteLossError(f"non-finite loss at global step {step}{where} (rank {get_rank()}): {detail}. "
                                  f"Training stopped before the optimizer step; no checkpoint written for this step; {keep}.")
+
+# %% ../nbs/13_trainer.ipynb #7786f755
+def toy_config(run_dir, **over) -> Config:
+    "The `toy` preset (seconds on one CPU core) writing to `run_dir`, with dotted-key overrides."
+    return resolve_config("toy", {"runtime.run_dir": str(run_dir), "runtime.device": "cpu", **over})
 
 # %% ../nbs/13_trainer.ipynb #b6e1a23d
 class Trainer:
@@ -464,10 +469,11 @@ def _stop_at(self: Trainer) -> int:
     m = self.cfg.train.max_iters
     return min(self.total_iters, m) if m else self.total_iters
 
-# %% ../nbs/13_trainer.ipynb #5af1f4f8
+# %% ../nbs/13_trainer.ipynb #042c893c
 @patch
 def fit(self: Trainer) -> dict:
     cfg, rt = self.cfg, self.cfg.runtime
+    # the run folder: resolved config, optional TensorBoard; then continue from a checkpoint if there is one
     if self.main:
         self.run_dir.mkdir(parents=True, exist_ok=True); save_yaml(cfg, self.run_dir / "config.yaml")
         if rt.tensorboard:
@@ -487,21 +493,21 @@ def fit(self: Trainer) -> dict:
     stop_at, self._t_window = self._stop_at(), time.time()
     per_step = (cfg.data.batch_size + (cfg.data.batch_size_unlabeled if self.semi else 0)) * self.accum
     while self.epoch < cfg.train.epochs and self.global_iter < stop_at:
-        for micro in self.epoch_batches():
-            terms, stats = self.train_step(micro)
+        for micro in self.epoch_batches():                     # data: this rank's micro-batches of the step
+            terms, stats = self.train_step(micro)              # step: poly lr, losses, backward, optimizer, EMA teacher
             self.iter_in_epoch += 1; self.global_iter += 1
-            self._record(terms, stats, per_step)
+            self._record(terms, stats, per_step)               # log: window means, written every log_every steps
             if self.global_iter % rt.log_every == 0: self.flush_log()
             if self.global_iter >= stop_at: break
             if rt.ckpt_every_iters and self.global_iter % rt.ckpt_every_iters == 0 and self.iter_in_epoch < self.iters_per_epoch:
-                self.save_checkpoint()
+                self.save_checkpoint()                         # checkpoint: mid-epoch, when asked for
         self.flush_log()
         if self.iter_in_epoch >= self.iters_per_epoch: self.epoch, self.iter_in_epoch = self.epoch + 1, 0
         last = self.epoch >= cfg.train.epochs or self.global_iter >= stop_at
-        res = self.evaluate_now() if (self.epoch % cfg.eval.every == 0 or last) else {}
+        res = self.evaluate_now() if (self.epoch % cfg.eval.every == 0 or last) else {}   # eval: every eval.every epochs and at the end
         primary = res.get(cfg.eval.models[0])
-        self.save_checkpoint(best=bool(primary and primary["is_best"]))
-        if rt.probe_images and self.iter_in_epoch == 0: self.save_probes()
+        self.save_checkpoint(best=bool(primary and primary["is_best"]))                 # checkpoint: latest (and best)
+        if rt.probe_images and self.iter_in_epoch == 0: self.save_probes()              # probes for the explorer
     if self._tb is not None: self._tb.close()
     self.log(f"done: {self.global_iter} iterations; best {json.dumps(_plain(self.best))}")
     return {"global_iter": self.global_iter, "epoch": self.epoch, "best": self.best, "run_dir": str(self.run_dir)}
@@ -531,8 +537,3 @@ def save_probes(self: Trainer):
     path = self.run_dir / "probes" / f"epoch_{self.epoch:03d}.pt"
     path.parent.mkdir(parents=True, exist_ok=True); atomic_save(out, path)
     return path
-
-# %% ../nbs/13_trainer.ipynb #7786f755
-def toy_config(run_dir, **over) -> Config:
-    "The `toy` preset (seconds on one CPU core) writing to `run_dir`, with dotted-key overrides."
-    return resolve_config("toy", {"runtime.run_dir": str(run_dir), "runtime.device": "cpu", **over})
