@@ -289,6 +289,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'u2pl.explore._html_table': ('explore.html#_html_table', 'u2pl/explore.py'),
                               'u2pl.explore._probs': ('explore.html#_probs', 'u2pl/explore.py'),
                               'u2pl.explore._progress': ('explore.html#_progress', 'u2pl/explore.py'),
+                              'u2pl.explore._save_button': ('explore.html#_save_button', 'u2pl/explore.py'),
                               'u2pl.explore._thumb': ('explore.html#_thumb', 'u2pl/explore.py'),
                               'u2pl.explore._topk': ('explore.html#_topk', 'u2pl/explore.py'),
                               'u2pl.explore.class_fractions': ('explore.html#class_fractions', 'u2pl/explore.py'),

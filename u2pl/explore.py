@@ -31,7 +31,7 @@ __all__ = ['SCOPES', 'ALPHA_GRID', 'GALLERY_KEYS', 'RELIABLE_RGB', 'UNRELIABLE_R
            'overlay', 'state_masks', 'new_figure', 'FigureBox', 'ImageView', 'DatasetView', 'Gallery', 'flipped',
            'load_probes', 'TrainingView', 'confusion', 'Compare', 'Explorer']
 
-# %% ../nbs/17_explore.ipynb #9ef04f63
+# %% ../nbs/17_explore.ipynb #04d77b9f
 @dataclass
 class SplitOutputs:
     ids: list
@@ -50,6 +50,7 @@ class SplitOutputs:
     contrastive: dict = field(default_factory=dict)   # the run's contrastive settings (rank window, thresholds)
     schedule: dict = field(default_factory=dict)      # {'epochs', 'alpha0'}: the run's alpha_t schedule
     source: str = ""
+    names: tuple = ("teacher", "student")             # what prob_t and prob_s hold (the inspected model first)
 
     def __post_init__(self):
         C = self.num_classes
@@ -152,7 +153,7 @@ def collect_outputs(teacher, dataset, cfg, n: int | None = None, student=None, m
     return SplitOutputs(**keep, num_classes=C, ignore_index=ign, class_names=list(class_names or []), palette=list(palette or []),
                         split=split, labeled=labeled, contrastive=cc, schedule=sched, source=source)
 
-# %% ../nbs/17_explore.ipynb #b0362b1b
+# %% ../nbs/17_explore.ipynb #933ffe6b
 def find_checkpoint(source, checkpoint: str = "latest") -> Path:
     "The checkpoint file of a run folder (ckpt/<checkpoint>.pt) or `source` itself when it is a file."
     p = Path(source)
@@ -175,24 +176,28 @@ def load_models(source, checkpoint: str = "latest", device="cpu"):
 _SPLITS = {"val": "val", "labeled": "labeled", "labelled": "labeled", "unlabeled": "unlabeled", "unlabelled": "unlabeled"}
 
 def explore_split(source, split: str = "val", n: int = 32, max_side: int | None = 512, checkpoint: str = "latest",
-                  cache_dir=None, device="cpu", progress: bool = True) -> SplitOutputs:
-    "SplitOutputs of the first n images of a run's `split` (val | labeled | unlabeled), cached on disk under cache_dir."
+                  cache_dir=None, device="cpu", progress: bool = True, which: str = "teacher") -> SplitOutputs:
+    """SplitOutputs of the first n images of a run's `split` (val | labeled | unlabeled), cached on disk under cache_dir.
+    `which`: the model whose pseudo-labels are inspected, `teacher` (what training uses) or `student`."""
     from u2pl.data import build_datasets, whole_images
     if split not in _SPLITS: raise ValueError(f"split must be one of val, labeled, unlabeled; got {split!r}")
     split = _SPLITS[split]
+    if which not in ("teacher", "student"): raise ValueError(f"which must be teacher or student, got {which!r}")
     ck = find_checkpoint(source, checkpoint)
     cache = None
     if cache_dir is not None:
-        cache = Path(cache_dir) / f"explore_{sha256_file(ck)[:16]}_{split}_{n}_{max_side}.pt"
+        cache = Path(cache_dir) / f"explore_{sha256_file(ck)[:16]}_{split}_{n}_{max_side}_{which}.pt"
         if cache.is_file():
             d = safe_load(cache)
             return SplitOutputs(**d)
     teacher, student, cfg, ck, note = load_models(ck, checkpoint, device)
+    if which == "student": teacher, student, note = student, teacher, "student"
     data = build_datasets(cfg)
     info = data.get("info") or {}
     out = collect_outputs(teacher, whole_images(data[split]), cfg, n, student=student, max_side=max_side, split=split,
                           labeled=split == "labeled", class_names=info.get("class_names"), palette=info.get("palette"),
                           source=f"{ck} [{note}]", device=device, progress=progress)
+    if which == "student": out.names = ("student", "teacher")
     if cache is not None:
         from u2pl.core import atomic_save
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -434,7 +439,7 @@ class ImageView:
     def _on_mouse(self, ev):
         if ev.inaxes in self.axs and ev.xdata is not None: self.show_pixel(int(round(ev.ydata)), int(round(ev.xdata)))
 
-# %% ../nbs/17_explore.ipynb #5acc14f3
+# %% ../nbs/17_explore.ipynb #cfae5f58
 @patch
 def state(self: ImageView) -> dict:
     "The current image's partition and its numbers at the current controls."
@@ -463,7 +468,7 @@ def redraw(self: ImageView):
     masks = state_masks(part, o.pseudo[i], lab_shown, s["shown"], self.kind.value == "four")
     panels = [o.images[i], colorize(lab, o.palette) if lab is not None else np.full_like(o.images[i], 255),
               colorize(o.pseudo[i], o.palette, shown), o.entropy[i].numpy(), overlay(o.images[i], masks, self.opacity.value)]
-    titles = ["image", "label" if lab is not None else "no label", "pseudo-label (teacher)", "entropy (nats)",
+    titles = ["image", "label" if lab is not None else "no label", f"pseudo-label ({o.names[0]})", "entropy (nats)",
               f"{'4 states' if self.kind.value == 'four' else 'reliable / unreliable'} at {s['alpha']:.2f}%"]
     if self._ims is None or self._ims[0].get_array().shape[:2] != panels[0].shape[:2]:
         for ax in self.axs: ax.clear(); ax.set_xticks([]); ax.set_yticks([])
@@ -498,7 +503,7 @@ def show_pixel(self: ImageView, y: int, x: int) -> dict:
     names = o.class_names
     cls = lambda cs: ", ".join(names[c] for c in cs) or "none"
     rows = [("pixel", f"(y={y}, x={x}) of image {self.index}"),
-            ("teacher", _probs(r["teacher"])), ("student", _probs(r["student"]) if r["student"] else "—"),
+            (o.names[0], _probs(r["teacher"])), (o.names[1], _probs(r["student"]) if r["student"] else "—"),
             ("pseudo-label", r["pseudo_name"]), ("true class", names[r["true"]] if r["true"] is not None else "unknown"),
             ("entropy", f"<span class='u2pl-entropy'>{r['entropy']:.4f}</span> nats (above {100 * r['entropy_rank']:.1f}% of the population)"),
             ("verdict", f"<span class='u2pl-verdict'>{r['state']}</span> at alpha_t {self.alpha.value:.2f}%"),
@@ -552,7 +557,7 @@ class DatasetView:
             self._hists[c] = np.histogram(f["entropy"][m].numpy(), bins=60, range=(0.0, math.log(max(self.out.num_classes, 2))))
         return self._hists[c]
 
-# %% ../nbs/17_explore.ipynb #f005af39
+# %% ../nbs/17_explore.ipynb #3be65f0b
 @patch
 def redraw(self: DatasetView) -> dict:
     o, f = self.out, self.out.flat()
@@ -596,8 +601,17 @@ def redraw(self: DatasetView) -> dict:
     self.stale = False; self.box.refresh()
     return self.numbers
 
+def _save_button(box: FigureBox, name) -> W.Widget:
+    "A 'save PNG' button for a figure (explore_exports/<name>.png) and the line that says where it went."
+    b, said = W.Button(description="save PNG", icon="download"), W.HTML()
+    def save(_):
+        p = box.save(Path("explore_exports") / f"{name() if callable(name) else name}.png"); said.value = f"saved {p}"
+    b.on_click(save)
+    return W.HBox([b, said])
+
 @patch
-def widget(self: DatasetView) -> W.Widget: return W.VBox([self.cls, self.box.widget])
+def widget(self: DatasetView) -> W.Widget:
+    return W.VBox([W.HBox([self.cls, _save_button(self.box, lambda: f"dataset_{self.out.split}_alpha{self.view.alpha.value:.2f}")]), self.box.widget])
 
 @patch
 def boxes(self: DatasetView) -> list: return [self.box]
@@ -694,7 +708,7 @@ class TrainingView:
         pts = [(r["iter"], r[key]) for r in self.rows if isinstance(r.get(key), (int, float))]
         return [p[0] for p in pts], [p[1] for p in pts]
 
-# %% ../nbs/17_explore.ipynb #542d536f
+# %% ../nbs/17_explore.ipynb #d5326eec
 @patch
 def draw_curves(self: TrainingView):
     for ax in self.axs: ax.clear()
@@ -739,8 +753,9 @@ def boxes(self: TrainingView) -> list: return [self.box, self.pbox]
 
 @patch
 def widget(self: TrainingView) -> W.Widget:
-    parts = [self.box.widget]
-    parts += [W.HBox([self.probe, self.probe_image]), self.pbox.widget] if self.probes else \
+    parts = [_save_button(self.box, "training_curves"), self.box.widget]
+    parts += [W.HBox([self.probe, self.probe_image, _save_button(self.pbox, lambda: f"probe_{self.probe.value}_{self.probe_image.value}")]),
+              self.pbox.widget] if self.probes else \
              [W.HTML("<i>no per-epoch probes in this run (train with runtime.probe_images: N to keep them)</i>")]
     return W.VBox(parts)
 
@@ -775,7 +790,7 @@ class Compare:
     def _on_click(self, ev):
         if ev.inaxes is self.axs[2] and ev.xdata is not None: self.select_cell(int(round(ev.ydata)), int(round(ev.xdata)))
 
-# %% ../nbs/17_explore.ipynb #3480e151
+# %% ../nbs/17_explore.ipynb #a7bca37c
 @patch
 def diff_map(self: Compare, i: int) -> np.ndarray:
     "uint8 [H,W,3]: green only B right, red only A right, grey both wrong and different, white otherwise."
@@ -823,19 +838,27 @@ def export(self: Compare, path) -> Path:
     return p
 
 @patch
-def widget(self: Compare) -> W.Widget: return W.VBox([self.image, self.box.widget, self.listing])
+def widget(self: Compare) -> W.Widget:
+    exp, said = W.Button(description="export cell JSON"), W.HTML()
+    def export(_):
+        if self.cell is None: said.value = "click a cell first"; return
+        said.value = f"saved {self.export(Path('explore_exports') / f'compare_cell_{self.cell[0]}_{self.cell[1]}.json')}"
+    exp.on_click(export)
+    return W.VBox([W.HBox([self.image, _save_button(self.box, lambda: f"compare_{self.a.ids[self.image.value]}")]), self.box.widget,
+                   self.listing, W.HBox([exp, said])])
 
 @patch
 def boxes(self: Compare) -> list: return [self.box]
 
-# %% ../nbs/17_explore.ipynb #b15906ca
+# %% ../nbs/17_explore.ipynb #63819edc
 @patch
 def student_view(self: SplitOutputs) -> SplitOutputs:
     "The same images with the student's probabilities in the teacher's place (to compare the two)."
     if self.prob_s is None: raise ValueError("these outputs hold no student probabilities")
-    return SplitOutputs(**{**{k: getattr(self, k) for k in SplitOutputs.__dataclass_fields__}, "prob_t": self.prob_s})
+    return SplitOutputs(**{**{k: getattr(self, k) for k in SplitOutputs.__dataclass_fields__}, "prob_t": self.prob_s,
+                           "prob_s": self.prob_t, "names": self.names[::-1]})
 
-# %% ../nbs/17_explore.ipynb #93d00e18
+# %% ../nbs/17_explore.ipynb #7eb25177
 class Explorer:
     "Tabs: image view, dataset view, gallery, training views (from a run folder), comparison (with a second source)."
     def __init__(self, out: SplitOutputs, run_dir=None, compare: SplitOutputs | None = None, names=("A", "B")):
@@ -858,12 +881,12 @@ class Explorer:
 
     @classmethod
     def from_source(cls, source, split: str = "val", n: int = 32, compare_with=None, max_side: int | None = 512,
-                    cache_dir=None, checkpoint: str = "latest", names=None):
+                    cache_dir=None, checkpoint: str = "latest", names=None, which: str = "teacher"):
         "Explorer of a run folder / checkpoint; `compare_with` a second one (default: this run's student vs its teacher)."
-        out = explore_split(source, split, n, max_side, checkpoint, cache_dir)
+        out = explore_split(source, split, n, max_side, checkpoint, cache_dir, which=which)
         run_dir = Path(source) if Path(source).is_dir() else None
-        if compare_with is not None: other, names = explore_split(compare_with, split, n, max_side, checkpoint, cache_dir), names or ("A", "B")
-        elif out.prob_s is not None: other, names = out.student_view(), names or ("teacher", "student")
+        if compare_with is not None: other, names = explore_split(compare_with, split, n, max_side, checkpoint, cache_dir, which=which), names or ("A", "B")
+        elif out.prob_s is not None: other, names = out.student_view(), names or out.names
         else: other = None
         return cls(out, run_dir, other, names or ("A", "B"))
 
