@@ -41,7 +41,8 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from u2pl.entropy import entropy_from_logits, partition            # noqa: E402
 from u2pl.losses import unsupervised_loss                           # noqa: E402
-from u2pl.contrastive import ContrastiveParams, contrastive_loss     # noqa: E402
+from u2pl.config import ContrastiveConfig                         # noqa: E402
+from u2pl.contrastive import contrastive_loss                      # noqa: E402
 from u2pl.memory_bank import ClassQueues                             # noqa: E402
 
 C, D, BL, BU = 21, 256, 2, 2
@@ -255,7 +256,7 @@ def main(argv=None):
     fill = torch.randn(C, a.queue_fill, D)                                    # host: the reference's queues live there
 
     # ours: a ring buffer pre-filled once; its pointers are restored after every step (steady state)
-    cfg = ContrastiveParams()
+    cfg = ContrastiveConfig()
     bank = ClassQueues(C, D, capacities=caps, device=dev)
     bank.enqueue(fill.reshape(-1, D), torch.arange(C).repeat_interleave(a.queue_fill))
     ptr0, size0 = bank.ptr.clone(), bank.sizes
@@ -273,7 +274,7 @@ def main(argv=None):
         ptrs = [torch.tensor([a.queue_fill]) for _ in range(C)]
         last["ref"] = step_ref(inp, memobank, ptrs, caps, ref_cfg)
 
-    cfg_r = ContrastiveParams(mode="reference")
+    cfg_r = ContrastiveConfig(mode="reference")
     bank_r = ClassQueues(C, D, capacities=caps, device=dev)
     bank_r.enqueue(fill.reshape(-1, D), torch.arange(C).repeat_interleave(a.queue_fill))
     def ours_ref():

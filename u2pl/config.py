@@ -96,6 +96,7 @@ class ContrastiveConfig:
     negative_high_entropy: bool = True
     loss_weight: Union[float, str] = 0.1       # paper 0.1; "1/W" = the reference's effective weight
     mode: str = "paper"                        # paper | reference (negative mask / class indexing, §5.5)
+    label_onehot_bug: bool = False             # reference mode: one-hot labels as the reference's label_onehot (image 0 only)
     dim: int = 256
     queue_capacity: int = 30000
     queue_capacity_bg: int = 50000             # class 0

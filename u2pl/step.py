@@ -131,7 +131,7 @@ def pseudo_label_stats(p: PseudoLabels, ignore_index: int = 255) -> dict:
         s.update(pl_acc_all=q["acc_all"], pl_acc_reliable=q["acc_reliable"], pl_acc_unreliable=q["acc_unreliable"])
     return s
 
-# %% ../nbs/13_step.ipynb #fb3a7ea9
+# %% ../nbs/13_step.ipynb #ac45c3ab
 def _zero_rep(out: dict, like: torch.Tensor):
     "0 * sum(rep): keeps an unused representation head in the graph (DDP needs a gradient for every parameter)."
     return out["rep"].sum() * 0 if "rep" in out else torch.zeros((), device=like.device)
@@ -142,17 +142,18 @@ def suponly_loss(out: dict, y_l: torch.Tensor, sup) -> tuple[torch.Tensor, dict]
     loss = ls + (out["rep"].sum() * 0 if "rep" in out else 0)
     return loss, {"loss": loss, "loss_sup": ls}
 
-def u2pl_loss(out: dict, y_l: torch.Tensor, p: PseudoLabels, ci: ContrastiveInputs | None, bank, cfg, sup, ccfg=None,
-              generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
-    "(L, terms) of the student's forward `out` on cat(x_l, x_u'): supervised + w_u * unsupervised + contrastive."
+def u2pl_loss(out: dict, y_l: torch.Tensor, p: PseudoLabels, ci: ContrastiveInputs | None, bank, cfg, sup,
+              contrastive_weight: float | None = None, generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
+    """(L, terms) of the student's forward `out` on cat(x_l, x_u'): supervised + w_u * unsupervised + contrastive.
+    The contrastive settings are `cfg.contrastive`; `contrastive_weight` is λ_c as a number (default: cfg.contrastive.loss_weight)."""
     B_l, (H, W) = y_l.shape[0], p.x_u.shape[-2:]
     pred = out["pred"]
     ls = sup(pred[:B_l], y_l, out["aux"][:B_l] if "aux" in out else None)
     lu = unsupervised_loss(upsample(pred[B_l:].float(), (H, W)), p.label, drop_mask=p.unreliable,
                            ignore_index=cfg.data.ignore_index, mode=cfg.mode)
     if ci is not None:
-        lc, _ = contrastive_loss(out["rep"].float(), ci.rep_T, ci.prob_T, ci.labels, ci.low, ci.high, B_l, bank, ccfg,
-                                 generator=generator)
+        lc, _ = contrastive_loss(out["rep"].float(), ci.rep_T, ci.prob_T, ci.labels, ci.low, ci.high, B_l, bank, cfg.contrastive,
+                                 generator=generator, weight=contrastive_weight, ignore_index=cfg.data.ignore_index)
     else: lc = _zero_rep(out, pred)
     loss = ls + cfg.semi.unsup_weight * lu + lc
     return loss, {"loss": loss, "loss_sup": ls, "loss_u": lu, "loss_c": lc}
