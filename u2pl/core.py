@@ -12,7 +12,7 @@ import torch.distributed as dist
 __all__ = ['derive_seed', 'seed_everything', 'rng_state', 'set_rng_state', 'generator_state', 'is_dist', 'get_rank',
            'get_world_size', 'is_main_process', 'barrier', 'init_distributed', 'cleanup_distributed', 'all_reduce_mean',
            'all_gather_object', 'CheckpointError', 'atomic_save', 'atomic_link', 'safe_load', 'ConfigError',
-           'epoch_steps', 'sha256_file', 'unwrap']
+           'epoch_steps', 'sha256_file', 'amp_context', 'unwrap']
 
 # %% ../nbs/00_core.ipynb #d01aa6bc
 def derive_seed(*parts) -> int:
@@ -171,12 +171,16 @@ def epoch_steps(n: int, batch: int, shards: int = 1, fixed: int | None = None, w
                                     f"(GPUs x accum_steps); lower data.batch_size or train.accum_steps")
     return steps
 
-# %% ../nbs/00_core.ipynb #c240b425
+# %% ../nbs/00_core.ipynb #027052aa
 def sha256_file(path: str | os.PathLike) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
     return h.hexdigest()
+
+def amp_context(device_type: str, dtype=None):
+    "torch.autocast to `dtype` on `device_type`, or autocast switched off when dtype is None."
+    return torch.autocast(device_type, dtype=dtype) if dtype is not None else torch.autocast(device_type, enabled=False)
 
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     "The plain module inside DDP and/or torch.compile wrappers."
