@@ -18,7 +18,7 @@ from .losses import unsupervised_loss
 from .contrastive import contrastive_loss
 
 # %% auto #0
-__all__ = ['upsample', 'down_nearest', 'set_train_mode', 'PseudoLabels', 'teacher_pass', 'ContrastiveInputs',
+__all__ = ['upsample', 'down_nearest', 'set_train_mode', 'PseudoLabels', 'teacher_pass', 'inspect_pass', 'ContrastiveInputs',
            'contrastive_inputs', 'pseudo_label_stats', 'suponly_loss', 'u2pl_loss']
 
 # %% ../nbs/13_step.ipynb #e0dcb8b4
@@ -102,6 +102,12 @@ def teacher_pass(teacher: nn.Module, x_l: torch.Tensor, y_l: torch.Tensor, x_u: 
     return PseudoLabels(x_u, label, conf, prob, ent, part.reliable, part.unreliable, part.low_thr, part.high_thr, alpha,
                         y_u, applied, logits_T, rep)
 
+# %% ../nbs/13_step.ipynb #863ffdf8
+def inspect_pass(model: nn.Module, x: torch.Tensor, cfg, alpha: float = 20.0, autocast: Callable = contextlib.nullcontext) -> PseudoLabels:
+    "`teacher_pass` on images `x` alone in the inspection setting: no labelled batch, no augmentation, running BN statistics."
+    empty_l = torch.zeros(0, *x.shape[-2:], dtype=torch.long, device=x.device)
+    return teacher_pass(model, x[:0], empty_l, x, cfg, alpha, augment=False, bn_train=False, autocast=autocast)
+
 # %% ../nbs/13_step.ipynb #675326b7
 class ContrastiveInputs(NamedTuple):
     prob_T: torch.Tensor      # [B,C,h,w] teacher probabilities on the mixed batch
@@ -131,7 +137,7 @@ def pseudo_label_stats(p: PseudoLabels, ignore_index: int = 255) -> dict:
         s.update(pl_acc_all=q["acc_all"], pl_acc_reliable=q["acc_reliable"], pl_acc_unreliable=q["acc_unreliable"])
     return s
 
-# %% ../nbs/13_step.ipynb #ac45c3ab
+# %% ../nbs/13_step.ipynb #62a65ddd
 def _zero_rep(out: dict, like: torch.Tensor):
     "0 * sum(rep): keeps an unused representation head in the graph (DDP needs a gradient for every parameter)."
     return out["rep"].sum() * 0 if "rep" in out else torch.zeros((), device=like.device)
@@ -139,7 +145,7 @@ def _zero_rep(out: dict, like: torch.Tensor):
 def suponly_loss(out: dict, y_l: torch.Tensor, sup) -> tuple[torch.Tensor, dict]:
     "(L_sup, terms) of a labelled batch: `sup(pred, y_l, aux)` (a `u2pl.losses.SupervisedLoss`)."
     ls = sup(out["pred"], y_l, out.get("aux"))
-    loss = ls + (out["rep"].sum() * 0 if "rep" in out else 0)
+    loss = ls + _zero_rep(out, ls)
     return loss, {"loss": loss, "loss_sup": ls}
 
 def u2pl_loss(out: dict, y_l: torch.Tensor, p: PseudoLabels, ci: ContrastiveInputs | None, bank, cfg, sup,
