@@ -243,6 +243,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'u2pl.explore.FigureBox.save': ('explore.html#figurebox.save', 'u2pl/explore.py'),
                               'u2pl.explore.Gallery': ('explore.html#gallery', 'u2pl/explore.py'),
                               'u2pl.explore.Gallery.__init__': ('explore.html#gallery.__init__', 'u2pl/explore.py'),
+                              'u2pl.explore.Gallery.boxes': ('explore.html#gallery.boxes', 'u2pl/explore.py'),
                               'u2pl.explore.Gallery.export': ('explore.html#gallery.export', 'u2pl/explore.py'),
                               'u2pl.explore.Gallery.open': ('explore.html#gallery.open', 'u2pl/explore.py'),
                               'u2pl.explore.Gallery.refresh': ('explore.html#gallery.refresh', 'u2pl/explore.py'),
