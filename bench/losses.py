@@ -29,7 +29,7 @@ MALLOC_MMAP_THRESHOLD_/MALLOC_TRIM_THRESHOLD_ raised (this helps both sides; on 
 allocator makes it moot).
 
 Note the work differs: the paper-mode negative mask yields tens of thousands of keys per step, the
-reference's buggy mask (reference §5.5a) only a handful, so (a) moves far more data through its queues.
+reference's buggy negative mask (loss_helper.py:81, 111-113, 127-140) only a handful, so (a) moves far more data through its queues.
 """
 import argparse, os, statistics, sys, time
 from pathlib import Path
@@ -44,6 +44,7 @@ from u2pl.losses import unsupervised_loss                           # noqa: E402
 from u2pl.config import ContrastiveConfig                         # noqa: E402
 from u2pl.contrastive import contrastive_loss                      # noqa: E402
 from u2pl.memory_bank import ClassQueues                             # noqa: E402
+from u2pl.reference import label_onehot, ref_contra, ref_unsup        # noqa: E402
 
 C, D, BL, BU = 21, 256, 2, 2
 
@@ -102,81 +103,7 @@ def step_ours(inp, bank, cfg, alpha=20.0, generator=None):
 
 
 # ----------------------------------------------------------------------------- (b) reference transcription
-def ref_label_onehot(inputs, num_segments):
-    b, hh, ww = inputs.shape
-    out = torch.zeros((num_segments, b, hh, ww)).to(inputs.device)    # the reference: torch.zeros(...).cuda()
-    tmp = inputs.clone()
-    tmp[inputs == 255] = 0
-    out.scatter_(0, tmp.unsqueeze(1), 1.0)
-    out[:, inputs == 255] = 0
-    return out.permute(1, 0, 2, 3)
-
-
-def ref_unsup(predict, target, percent, pred_teacher):
-    batch_size, num_class, hh, ww = predict.shape
-    with torch.no_grad():
-        prob = torch.softmax(pred_teacher, dim=1)
-        entropy = -torch.sum(prob * torch.log(prob + 1e-10), dim=1)
-        thresh = np.percentile(entropy[target != 255].detach().cpu().numpy().flatten(), percent)
-        target[entropy.ge(thresh).bool() * (target != 255).bool()] = 255
-        weight = batch_size * hh * ww / torch.sum(target != 255)
-    return weight * F.cross_entropy(predict, target, ignore_index=255)
-
-
-def ref_dequeue(keys, queue, queue_ptr, queue_size):
-    keys = keys.detach().clone().cpu()
-    n, ptr = keys.shape[0], int(queue_ptr)
-    queue[0] = torch.cat((queue[0], keys.cpu()), dim=0)
-    if queue[0].shape[0] >= queue_size: queue[0] = queue[0][-queue_size:, :]; ptr = queue_size
-    else: ptr = (ptr + n) % queue_size
-    queue_ptr[0] = ptr
-    return n
-
-
-def ref_contra(rep, label_l, label_u, prob_l, prob_u, low_mask, high_mask, cfg, memobank, queue_prtlis, queue_size, rep_teacher):
-    thr_p, thr_n = cfg["current_class_threshold"], cfg["current_class_negative_threshold"]
-    low_rank, high_rank = cfg["low_rank"], cfg["high_rank"]
-    temp, nq, nn_ = cfg["temperature"], cfg["num_queries"], cfg["num_negatives"]
-    num_feat, num_segments = rep.shape[1], label_l.shape[1]
-    low_valid = torch.cat((label_l, label_u), dim=0) * low_mask
-    high_valid = torch.cat((label_l, label_u), dim=0) * high_mask
-    rep = rep.permute(0, 2, 3, 1); rep_teacher = rep_teacher.permute(0, 2, 3, 1)
-    feats, nums, protos = [], [], []
-    _, idx_l = torch.sort(prob_l, 1, True); idx_l = idx_l.permute(0, 2, 3, 1)
-    _, idx_u = torch.sort(prob_u, 1, True); idx_u = idx_u.permute(0, 2, 3, 1)
-    prob = torch.cat((prob_l, prob_u), dim=0)
-    valid_classes, new_keys = [], []
-    for i in range(num_segments):
-        lv, hv, ps = low_valid[:, i], high_valid[:, i], prob[:, i]
-        m_low = (ps > thr_p) * lv.bool()
-        m_high = (ps < thr_n) * hv.bool()
-        feats.append(rep[m_low])
-        protos.append(torch.mean(rep_teacher[lv.bool()].detach(), dim=0, keepdim=True))
-        cm_u = torch.sum(idx_u[:, :, :, low_rank:high_rank].eq(i), dim=3).bool()
-        cm_l = torch.sum(idx_l[:, :, :, :low_rank].eq(i), dim=3).bool()
-        cm = torch.cat((cm_l * (label_l[:, i] == 0), cm_u), dim=0)
-        keys = rep_teacher[m_high * cm].detach()
-        new_keys.append(ref_dequeue(keys, memobank[i], queue_prtlis[i], queue_size[i]))
-        if lv.sum() > 0:
-            nums.append(int(lv.sum().item())); valid_classes.append(i)
-    if len(nums) <= 1: return new_keys, torch.tensor(0.0) * rep.sum()
-    dev = rep.device
-    loss = torch.tensor(0.0).to(dev); seg_proto = torch.cat(protos); V = len(nums)
-    for i in range(V):
-        if len(feats[i]) > 0 and memobank[valid_classes[i]][0].shape[0] > 0:
-            a = feats[i][torch.randint(len(feats[i]), size=(nq,))].clone()
-        else:
-            loss = loss + 0 * rep.sum(); continue
-        with torch.no_grad():
-            neg = memobank[valid_classes[i]][0].clone().to(dev)        # the whole host queue, every class, every step
-            neg = neg[torch.randint(len(neg), size=(nq * nn_,))].reshape(nq, nn_, num_feat)
-            pos = seg_proto[i].unsqueeze(0).unsqueeze(0).repeat(nq, 1, 1)
-            allf = torch.cat((pos, neg), dim=1)
-        logits = torch.cosine_similarity(a.unsqueeze(1), allf, dim=2)
-        loss = loss + F.cross_entropy(logits / temp, torch.zeros(nq).long().to(dev))
-    return new_keys, loss / V
-
-
+# ref_unsup, ref_contra and label_onehot: u2pl.reference's line-by-line transcriptions of the public code.
 def step_ref(inp, memobank, ptrs, sizes, cfg, alpha=20.0):
     pred_u = inp["pred_u"].clone().requires_grad_()
     rep = inp["rep"].clone().requires_grad_()
@@ -194,8 +121,8 @@ def step_ref(inp, memobank, ptrs, sizes, cfg, alpha=20.0):
         size = rep.shape[2:]
         low_all = F.interpolate(torch.cat(((label_l.unsqueeze(1) != 255).float(), low_ent.unsqueeze(1))), size=size, mode="nearest")
         high_all = F.interpolate(torch.cat(((label_l.unsqueeze(1) != 255).float(), high_ent.unsqueeze(1))), size=size, mode="nearest")
-        ll_s = F.interpolate(ref_label_onehot(label_l, C), size=size, mode="nearest")
-        lu_s = F.interpolate(ref_label_onehot(label_u, C), size=size, mode="nearest")
+        ll_s = F.interpolate(label_onehot(label_l, C), size=size, mode="nearest")
+        lu_s = F.interpolate(label_onehot(label_u, C), size=size, mode="nearest")
     prob_t = inp["t_logits"].softmax(1)
     _, l_c = ref_contra(rep, ll_s.long(), lu_s.long(), prob_t[:BL].detach(), prob_t[BL:].detach(), low_all, high_all, cfg,
                         memobank, ptrs, sizes, inp["rep_t"].detach())

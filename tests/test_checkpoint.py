@@ -1,9 +1,9 @@
 """Checkpoint safety: bad files give a clear error naming the file, a crash during a save leaves the previous
 checkpoint untouched, and a non-finite loss stops the run (naming the step and the loss terms) without
 overwriting the last good checkpoint."""
-import os, shutil, subprocess, sys
-import pytest, torch
-from _helpers import train_cmd, run, load, env, ROOT
+import os, shutil
+import pytest
+from _helpers import train_cmd, run, load
 from u2pl.core import atomic_save, safe_load, CheckpointError
 
 @pytest.fixture(scope="module")

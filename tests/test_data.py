@@ -1,6 +1,6 @@
 """u2pl.data end to end on tiny on-the-fly datasets (VOC, Cityscapes labelIds only, binary folder, synthetic): the
 datasets `build_datasets` gives the trainer, loaded the way the trainer loads them (`EpochPlan` + `make_loader`, with
-worker processes), errors surfacing from workers, and the epoch lengths of reference §6.3."""
+worker processes), errors surfacing from workers, and the epoch lengths of the reference's loaders (pascal_voc.py:101-157)."""
 import warnings
 from pathlib import Path
 import numpy as np

@@ -9,12 +9,12 @@ Checks that
 """
 import os, socket, tempfile
 
-import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from u2pl.memory_bank import ClassQueues, dequeue_and_enqueue
+from u2pl.memory_bank import ClassQueues
+from u2pl.reference import dequeue_and_enqueue
 
 C, D, CAPS, STEPS = 4, 3, [50, 2, 5, 1], 6
 COLLECTIVES = ["all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce", "broadcast",

@@ -1,7 +1,6 @@
 """The papermill driver end to end, from the repository root, in smoke mode."""
 import json, os, re, subprocess, sys
 from pathlib import Path
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 

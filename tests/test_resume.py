@@ -39,7 +39,7 @@ def test_kill9_then_resume_matches_uninterrupted(tmp_path):
     first = load(ck)
     assert first["global_iter"] < 24, "the run was not killed mid-run"
 
-    r = run(train_cmd(d, *SETS))                                  # runtime.resume defaults to auto
+    run(train_cmd(d, *SETS))                                      # runtime.resume defaults to auto
     assert "resumed from" in (d / "train.log").read_text()
     _equal_states(full, load(d / "ckpt/latest.pt"))
     # the logs read as one run: no iteration logged twice

@@ -1,7 +1,6 @@
 """The `u2pl-splits` command line: generate (VOC families, Cityscapes, custom, synthetic), describe, validate against
 files on disk, and the importer's handling of malformed reference-format lists."""
 import json
-from pathlib import Path
 import pytest
 from u2pl import data as D
 from u2pl.cli import main

@@ -1,5 +1,5 @@
 """The split importer on the official U2PL lists (read from ../shared/reference-splits, never copied into the
-project): counts and set relations of reference §14."""
+project): counts and set relations of the public split files (data/splits/)."""
 import json
 from pathlib import Path
 import pytest

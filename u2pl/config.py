@@ -3,10 +3,10 @@
 # %% ../nbs/01_config.ipynb #e367dd54
 from __future__ import annotations
 from .core import ConfigError, epoch_steps   # the config error type and the epoch-length rule live in core (data uses them too)
-import copy, dataclasses, math, os, typing
+import copy, dataclasses, os, typing
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Optional, Union
 import yaml
 
 # %% auto #0
@@ -28,7 +28,7 @@ class DataConfig:
     crop_size: int = 513
     scale_range: list[float] = field(default_factory=lambda: [0.5, 2.0])
     flip: bool = True
-    label_pad: int = 255                       # label value of crop padding (reference: 0, bug §12.1 item 6)
+    label_pad: int = 255                       # label value of crop padding (reference: 0, augmentation.py:241-243)
     batch_size: int = 4                        # labelled images per GPU per micro-step
     batch_size_unlabeled: int = 4              # unlabelled images per GPU per micro-step
     val_batch_size: int = 1
@@ -95,7 +95,7 @@ class ContrastiveConfig:
     temperature: float = 0.5
     negative_high_entropy: bool = True
     loss_weight: Union[float, str] = 0.1       # paper 0.1; "1/W" = the reference's effective weight
-    mode: str = "paper"                        # paper | reference (negative mask / class indexing, §5.5)
+    mode: str = "paper"                        # paper | reference (contrastive negative mask / class indexing)
     label_onehot_bug: bool = False             # reference mode: one-hot labels as the reference's label_onehot (image 0 only)
     dim: int = 256
     queue_capacity: int = 30000
@@ -406,7 +406,7 @@ def effective_lr(cfg: Config, world_size: int = 1) -> float:
     return cfg.train.lr * global_batch(cfg, world_size) / cfg.train.ref_global_batch
 
 def iters_per_epoch(cfg: Config, n_labeled: int, n_unlabeled: int, world_size: int = 1) -> int:
-    "Optimizer steps per epoch (reference §6.3): an epoch is one pass over the unlabelled set (SupOnly: the labelled set)."
+    "Optimizer steps per epoch (as the reference's loaders, pascal_voc.py:101-157): an epoch is one pass over the unlabelled set (SupOnly: the labelled set)."
     semi = cfg.semi.method != "suponly" and n_unlabeled > 0
     n, b = (n_unlabeled, cfg.data.batch_size_unlabeled) if semi else (n_labeled, cfg.data.batch_size)
     return epoch_steps(n, b, world_size * cfg.train.accum_steps, cfg.train.iters_per_epoch, "unlabelled" if semi else "labelled")

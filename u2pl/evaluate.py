@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_evaluate.ipynb #feecefb1
 from __future__ import annotations
-import argparse, math, os, sys
+import argparse, math
 from pathlib import Path
 import numpy as np
 import torch
@@ -207,7 +207,7 @@ def save_predictions(labels, names, out_dir, palette=None) -> list[Path]:
     return paths
 
 # %% ../nbs/12_evaluate.ipynb #66d0dcec
-IMAGE_MEAN = (123.675, 116.28, 103.53)      # reference Normalize, on the 0-255 RGB scale (§6.2)
+IMAGE_MEAN = (123.675, 116.28, 103.53)      # reference Normalize, on the 0-255 RGB scale (pascal_voc.py:48-52)
 IMAGE_STD = (58.395, 57.12, 57.375)
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/16_launch.ipynb #72b9d533
 from __future__ import annotations
-import json, os, subprocess, sys, threading, time
+import json, os, subprocess, sys, threading
 from pathlib import Path
 
 # %% auto #0

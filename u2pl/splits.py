@@ -167,7 +167,7 @@ def voc_splits(train_aug: Sequence[str], fine: Sequence[str], family: str = "cla
     miss = set(fine) - set(train_aug)
     if miss: raise ValueError(f"fine ids not in train_aug: {_few(miss)}")
     if family == "classic":
-        sizes = list(sizes or VOC_CLASSIC); fs = set(fine); out = {}
+        sizes = list(sizes or VOC_CLASSIC); out = {}
         counts = [resolve_count(s, len(fine)) for s in sizes]
         sub = random_splits(fine, [c for c in counts if c < len(fine)], seed, nested)
         for n in counts:

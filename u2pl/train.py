@@ -3,9 +3,7 @@
 # %% ../nbs/14_train.ipynb #63a221fb
 from __future__ import annotations
 import argparse, os, sys, traceback
-from pathlib import Path
-import torch
-from .config import ConfigError, load_yaml, resolve_config, parse_set, merge
+from .config import ConfigError, load_yaml, resolve_config, parse_set
 from .core import CheckpointError, cleanup_distributed, get_rank
 
 # %% auto #0
