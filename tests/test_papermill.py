@@ -43,6 +43,19 @@ def test_missing_data_stops_with_instructions(tmp_path):
     text = outputs_text(tmp_path / "voc.ipynb")
     assert "JPEGImages" in text and "SegmentationClassAug" in text and "-p dataset synthetic" in text
 
+def test_misspelled_parameter_and_unknown_dataset_stop_at_once(tmp_path):
+    # `-p splt 64` would otherwise be ignored and the preset's defaults trained: the driver names it and the valid ones
+    r = papermill(tmp_path / "typo.ipynb", "-p", "dataset", "synthetic", "-p", "splt", "64", "-p", "smoke", "True",
+                  "-p", "run_dir", str(tmp_path / "typo"), timeout=300)
+    assert r.returncode != 0
+    text = outputs_text(tmp_path / "typo.ipynb")
+    assert "unknown parameter(s) ['splt']" in text and "'split'" in text and "'epochs'" in text, text[-2000:]
+    assert not (tmp_path / "typo").exists()                                           # nothing was started
+    r = papermill(tmp_path / "nods.ipynb", "-p", "dataset", "nosuchdataset", timeout=300)
+    assert r.returncode != 0
+    text = outputs_text(tmp_path / "nods.ipynb")
+    assert "unknown dataset 'nosuchdataset'" in text and "'synthetic'" in text and "dataset.yaml" in text, text[-2000:]
+
 def test_custom_folder_dataset_by_path(tmp_path):
     # `-p dataset <folder with dataset.yaml>`: the custom preset, classes from the yaml, splits generated on first use
     from u2pl.data import make_tiny_folder

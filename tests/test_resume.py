@@ -31,7 +31,7 @@ def test_kill9_then_resume_matches_uninterrupted(tmp_path):
     ck, t0 = d / "ckpt/latest.pt", time.time()
     while not ck.exists():
         assert proc.poll() is None, f"run ended before its first checkpoint: {proc.stderr.read().decode()[-2000:]}"
-        assert time.time() - t0 < 120, "no checkpoint after 120 s"
+        assert time.time() - t0 < 600, "no checkpoint after 600 s (hung?)"
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

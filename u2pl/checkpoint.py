@@ -13,7 +13,7 @@ from .config import to_dict
 
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'CKPT_KEYS', 'trainer_state', 'write_checkpoint', 'read_checkpoint', 'config_diff', 'load_states',
-           'truncate_jsonl']
+           'truncate_jsonl', 'semi_steps', 'teacher_is_trained']
 
 # %% ../nbs/13_checkpoint.ipynb #348bf1b5
 CKPT_FORMAT = "u2pl-checkpoint-v1"
@@ -90,3 +90,16 @@ def truncate_jsonl(path, last_iter: int):
         except json.JSONDecodeError: continue
         if r.get("iter", 0) <= last_iter: keep.append(line)
     path.write_text("".join(l + "\n" for l in keep))
+
+# %% ../nbs/13_checkpoint.ipynb #11e12133
+def semi_steps(global_iter: int, iters_per_epoch: int, sup_only_epoch: int) -> int:
+    "U2PL steps among the first `global_iter` optimizer steps (<= 0 during the supervised-only epochs)."
+    return global_iter - iters_per_epoch * sup_only_epoch
+
+def teacher_is_trained(ck: dict) -> bool:
+    "Whether a checkpoint's teacher has had a U2PL step; True for a teacher in a checkpoint that records no step counts."
+    if not isinstance(ck.get("teacher"), dict) and not isinstance(ck.get("teacher_state"), dict): return False
+    semi = (ck.get("config") or {}).get("semi") or {}
+    if semi.get("method", "u2pl") != "u2pl": return False
+    if "global_iter" not in ck or "iters_per_epoch" not in ck: return True
+    return semi_steps(int(ck["global_iter"]), int(ck["iters_per_epoch"]), int(semi.get("sup_only_epoch", 1))) > 0

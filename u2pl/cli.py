@@ -12,9 +12,9 @@ from .splits import (SYNTHETIC_FRACTIONS, OFFICIAL_SPLITS, find_splits_root, rea
                          download_official_splits, scan_split_dir)
 
 # %% auto #0
-__all__ = ['main']
+__all__ = ['check_files', 'main']
 
-# %% ../nbs/18_cli.ipynb #199656ff
+# %% ../nbs/18_cli.ipynb #e008d2d6
 def _parser():
     ap = argparse.ArgumentParser(prog="u2pl-splits", description="Generate, import, describe and validate split lists.")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -26,7 +26,7 @@ def _parser():
     g.add_argument("--family", default="classic", choices=["classic", "blended", "uniform"])
     g.add_argument("--independent", action="store_true", help="draw each size independently (not nested)")
     g.add_argument("--train-aug"); g.add_argument("--fine"); g.add_argument("--train"); g.add_argument("--pool"); g.add_argument("--val")
-    g.add_argument("--root", help="custom: a dataset folder holding dataset.yaml (pool = images with masks)")
+    g.add_argument("--root", help="custom: a dataset folder holding dataset.yaml (pool = images with masks); voc: the VOC2012 folder")
     g.add_argument("--n-train", type=int, default=1024); g.add_argument("--n-val", type=int, default=256)
     i = sub.add_parser("import", help="import reference-format lists from a local folder")
     i.add_argument("src"); i.add_argument("dest"); i.add_argument("--fine")
@@ -36,7 +36,29 @@ def _parser():
     d.add_argument("root"); d.add_argument("--fine")
     v = sub.add_parser("validate", help="check set relations (and files on disk with --data-root)")
     v.add_argument("root"); v.add_argument("--data-root"); v.add_argument("--dataset")
+    v.add_argument("--check-files", action="store_true", help="with --data-root: read every listed image and label (values, sizes)")
     return ap
+
+def check_files(dataset: str, data_root, splits: dict, progress=None) -> tuple[list[str], int]:
+    "(problems, files read): every image of `splits` and the labels of their labelled and val lists, read as training does."
+    from u2pl.data import build_dataset
+    progress = progress or sys.stderr
+    want = {}                                                  # id -> labels required?
+    for s in splits.values():
+        for i in s.unlabeled: want.setdefault(i, False)
+        for i in list(s.labeled) + list(s.val or []): want[i] = True
+    problems, ids = [], sorted(want)
+    sets = {req: build_dataset(dataset, data_root, [i for i in ids if want[i] == req], labels="required" if req else "none")
+            for req in (True, False)}
+    done, total = 0, len(ids)
+    for ds in sets.values():
+        for k in range(len(ds)):
+            try: ds.load_raw(k)
+            except (OSError, ValueError) as e: problems.append(str(e))
+            done += 1
+            if done % max(1, total // 10) == 0 or done == total:
+                print(f"checked {done}/{total} images, {len(problems)} problem(s)", file=progress, flush=True)
+    return problems, total
 
 def _sizes(a, default): return [s if "/" in s or "." in s else int(s) for s in a] if a else default
 
@@ -52,9 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sp = make_synthetic_splits(a.n_train, a.n_val, _sizes(a.sizes, SYNTHETIC_FRACTIONS), a.seed)
                 val = sp[max(sp)].val
             elif a.dataset == "voc":
-                if not (a.train_aug and a.fine): raise ValueError("voc needs --train-aug (10,582 ids) and --fine (VOC train.txt, 1,464 ids)")
-                fine = read_list(a.fine)
-                sp = voc_splits(read_list(a.train_aug), fine, a.family, a.seed, _sizes(a.sizes, None), not a.independent)
+                if a.root and not (a.train_aug or a.fine):           # the lists from the VOC folder itself
+                    from u2pl.data import voc_pools
+                    pools = voc_pools(a.root); fine, aug, val = pools["fine"], pools["train_aug"], val or pools["val"]
+                elif a.train_aug and a.fine: fine, aug = read_list(a.fine), read_list(a.train_aug)
+                else: raise ValueError("voc needs --root VOC2012_FOLDER, or --train-aug (10,582 ids) and --fine (VOC train.txt, 1,464 ids)")
+                sp = voc_splits(aug, fine, a.family, a.seed, _sizes(a.sizes, None), not a.independent)
             elif a.dataset == "cityscapes":
                 if not a.train: raise ValueError("cityscapes needs --train (list of leftImg8bit/train/... paths)")
                 sp = cityscapes_splits(read_list(a.train), a.seed, _sizes(a.sizes, None), not a.independent)
@@ -90,6 +115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             for n, s in splits.items():
                 try: validate_split(s, exists=exists)
                 except ValueError as e: raise ValueError(f"{Path(a.root) / n}: {e}") from None
+            if a.check_files:
+                if not a.data_root: raise ValueError("--check-files needs --data-root (the dataset folder)")
+                problems, n = check_files(a.dataset or Path(a.root).name, a.data_root, splits)
+                if problems:
+                    raise ValueError(f"{len(problems)} bad file(s) among {n} read:\n  " + "\n  ".join(problems[:20])
+                                     + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""))
+                print(f"ok: {n} images and labels read", flush=True)
             print(f"ok: {len(splits)} splits in {a.root}")
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         print(f"u2pl-splits: error: {e}", file=sys.stderr); return 2

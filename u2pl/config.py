@@ -69,6 +69,7 @@ class TrainConfig:
     grad_clip: float = 0.0                     # 0 = off
     max_iters: Optional[int] = None            # stop after this many optimizer steps (smoke runs); schedule unchanged
     iters_per_epoch: Optional[int] = None      # exactly this many optimizer steps per epoch (None: the reference rule, see below)
+    loss_explosion_factor: float = 20.0        # stop when a step's loss exceeds this many times the median of the last 100 (0 = off)
 
 @dataclass
 class SemiConfig:
@@ -232,9 +233,13 @@ def check_config(cfg: Config) -> Config:
     if cfg.train.iters_per_epoch is not None and cfg.train.iters_per_epoch < 1: err("train.iters_per_epoch", "must be >= 1 or null")
     for key in ["data.batch_size_unlabeled", "data.num_workers", "runtime.ckpt_every_iters", "semi.sup_only_epoch", "runtime.probe_images"]:
         if _get(cfg, key) < 0: err(key, "must be >= 0")
-    for key in ["train.lr", "train.weight_decay", "train.momentum", "train.grad_clip", "semi.unsup_weight"]:
+    for key in ["train.lr", "train.weight_decay", "train.momentum", "train.grad_clip", "train.loss_explosion_factor", "semi.unsup_weight"]:
         if _get(cfg, key) < 0: err(key, "must be >= 0")
     if cfg.semi.method == "u2pl" and cfg.data.batch_size_unlabeled < 1: err("data.batch_size_unlabeled", "u2pl needs >= 1")
+    if cfg.model.bn_mode == "train" and cfg.data.batch_size < 2 and (cfg.semi.method == "suponly" or cfg.semi.sup_only_epoch > 0):
+        err("data.batch_size", "batch norm in train mode needs at least 2 images per forward pass, and the supervised-only steps "
+            "forward the labelled batch alone; use data.batch_size >= 2 (with train.accum_steps to keep memory), "
+            "model.bn_mode: frozen, or (u2pl) semi.sup_only_epoch: 0")
     if cfg.semi.sup_only_epoch > cfg.train.epochs: err("semi.sup_only_epoch", f"must be <= train.epochs={cfg.train.epochs} (shorten the supervised-only warm-up too)")
     if not 0 <= cfg.semi.ema_decay <= 1: err("semi.ema_decay", "must be in [0, 1]")
     if not 0 <= cfg.semi.drop_percent <= 100: err("semi.drop_percent", "must be in [0, 100]")
@@ -393,8 +398,16 @@ def load_yaml(path: str | os.PathLike, overrides: dict | None = None) -> Config:
     try: d = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e: raise ConfigError(f"config file {path} is not valid YAML: {e}") from None
     if not isinstance(d, dict): raise ConfigError(f"config file {path} must hold a mapping, got {type(d).__name__}")
-    try: return resolve_config(None, merge(d, overrides or {}))
-    except ConfigError as e: raise ConfigError(f"{path}: {e}") from None
+    over = overrides or {}
+    try: return resolve_config(None, merge(d, over))
+    except ConfigError as e:
+        if over:                                   # blame the overrides when the file alone does not fail this way
+            try: resolve_config(None, d); alone = None
+            except ConfigError as e2: alone = str(e2)
+            if alone != str(e):
+                named = [k for k in over if k in str(e)] or list(over)
+                raise ConfigError(f"override {', '.join(f'{k}={over[k]!r}' for k in named)} (on {path}): {e}") from None
+        raise ConfigError(f"{path}: {e}") from None
 
 # %% ../nbs/01_config.ipynb #bc3aa575
 def global_batch(cfg: Config, world_size: int = 1) -> int:

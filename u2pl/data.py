@@ -383,7 +383,11 @@ def load_dataset_yaml(root) -> dict:
     import yaml
     p = Path(root) / "dataset.yaml"
     if not p.is_file(): raise FileNotFoundError(f"no dataset.yaml in {Path(root).resolve()} (see docs/custom_dataset.md)")
-    cfg = yaml.safe_load(p.read_text()) or {}
+    try: cfg = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ValueError(f"{p}:{where}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
     if not isinstance(cfg, dict): raise ValueError(f"{p}: expected a mapping")
     unknown = set(cfg) - FOLDER_KEYS
     if unknown: raise ValueError(f"{p}: unknown keys {sorted(unknown)}; valid keys: {sorted(FOLDER_KEYS)}")

@@ -234,7 +234,7 @@ class SegModel(nn.Module):
 def build_model(num_classes: int, backbone: str = "resnet101_deepstem", output_stride: int = 8, multi_grid: bool = True,
                 aspp_dilations: Sequence[int] = (12, 24, 36), rep_head: bool = True, aux_head: bool = False,
                 pretrained: str | os.PathLike | None = None, sync_bn: bool = False, depths: Sequence[int] | None = None,
-                zero_init_residual: bool = True, dropout: float = 0.1, decoder_width: int = 256) -> SegModel:
+                zero_init_residual: bool = True, dropout: float = 0.1, decoder_width: int = 256, rep_dim: int = 256) -> SegModel:
     "The U2PL segmentation network (reference: resnet101_deepstem, OS 8, multi-grid, ASPP (12, 24, 36))."
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
@@ -247,7 +247,7 @@ def build_model(num_classes: int, backbone: str = "resnet101_deepstem", output_s
     else:
         enc = torchvision_encoder(backbone, output_stride, multi_grid, norm, zero_init_residual, depths)
     c1, _, c3, c4 = enc.channels
-    dec = DeepLabV3PlusDecoder(num_classes, c4, c1, decoder_width, aspp_dilations, rep_head, dropout=dropout, norm_layer=norm)
+    dec = DeepLabV3PlusDecoder(num_classes, c4, c1, decoder_width, aspp_dilations, rep_head, rep_dim=rep_dim, dropout=dropout, norm_layer=norm)
     model = SegModel(enc, dec, AuxHead(c3, num_classes, dropout, norm) if aux_head else None)
     if pretrained is not None: load_backbone_weights(model, pretrained)
     return model
@@ -259,7 +259,7 @@ def model_from_config(cfg, load_pretrained: bool = True) -> SegModel:
     return build_model(cfg.data.num_classes, backbone=mc.backbone, output_stride=mc.output_stride, multi_grid=mc.multi_grid,
                        aspp_dilations=tuple(mc.aspp_dilations), rep_head=mc.rep_head, aux_head=mc.aux_head,
                        pretrained=mc.pretrained if load_pretrained else None, dropout=mc.dropout,
-                       zero_init_residual=mc.zero_init_residual, decoder_width=mc.decoder_width)
+                       zero_init_residual=mc.zero_init_residual, decoder_width=mc.decoder_width, rep_dim=cfg.contrastive.dim)
 
 # %% ../nbs/04_model.ipynb #39a0e7c7
 def convert_sync_bn(model: nn.Module, process_group=None) -> nn.Module:
