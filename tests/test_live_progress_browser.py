@@ -3,7 +3,6 @@ runs a toy training from a notebook cell while the progress bar and loss plot re
 Every line the run writes to `train.log` must also be in the cell's output (a view that captured output from the
 thread used to swallow the log lines printed meanwhile), and the progress widget must show the finished run."""
 import json, re, time
-from pathlib import Path
 from playwright.sync_api import sync_playwright
 from _helpers import env, ROOT
 from _jupyterlab import jupyterlab, browser, run_all

@@ -81,3 +81,34 @@ def test_readme_papermill_output_folders_exist():
                       (ROOT / "README.md").read_text(), re.M)
     assert len(outs) >= 3, outs
     for o in outs: assert (ROOT / o).parent.is_dir(), f"README's papermill command writing {o} needs {Path(o).parent}/ in the checkout"
+
+def test_readme_custom_dataset_command_with_the_cpu_recipe(tmp_path):
+    # the README's two commands for one's own data, on a tiny folder dataset (smoke length): split lists and the run
+    # folder land beside the dataset, not in the checkout; the run evaluates (val: auto) and logs the monitoring keys
+    from u2pl.data import make_tiny_folder
+    readme = (ROOT / "README.md").read_text()
+    gen = re.search(r"^u2pl-splits generate custom --root /path/to/mydata (.*?)\s+#", readme, re.M)
+    pm = re.search(r"^papermill --log-output nbs/train\.ipynb runs/mydata\.ipynb (.*-p recipe cpu)$", readme, re.M)
+    assert gen and pm, "the README's custom-dataset commands changed"
+    root = tmp_path / "mydata"
+    make_tiny_folder(root, n=16, n_labeled=12, size=(40, 48))
+    with open(root / "dataset.yaml", "a") as f: f.write("val: auto\n")
+    split = gen[1].split()[-1]
+    r = subprocess.run([sys.executable, "-c", "import sys; from u2pl.cli import main; sys.exit(main(sys.argv[1:]))", "generate", "custom",
+                        "--root", str(root), *gen[1].replace("100", "4").split()], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and (root / "splits/4/labeled.txt").is_file(), r.stderr[-2000:]
+    args = pm[1].replace("/path/to/mydata", str(root)).replace(f"-p split {split}", "-p split 4").split()
+    r = papermill(tmp_path / "mydata.ipynb", *args, "-p", "smoke", "True", "-y",
+                  "overrides: {data.batch_size: 2, data.batch_size_unlabeled: 2, contrastive.queue_capacity: 64, contrastive.queue_capacity_bg: 64}")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    run = root / "runs/4/u2pl"
+    cfg = (run / "config.yaml").read_text()
+    assert "recipe: cpu" in cfg and "backbone: resnet18" in cfg and "crop_size: 33" in cfg
+    evals = [json.loads(l) for l in (run / "eval.jsonl").read_text().splitlines() if l.strip()]
+    assert evals and len(evals[-1]["iou"]) == 2
+    rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()]
+    semi = [x for x in rows if "loss_u" in x]
+    assert semi and all(k in semi[-1] for k in ("unsup_used_frac", "ts_agree", "pl_hist_tv", "pl_hist")), semi[-1]
+    log = (run / "train.log").read_text()
+    assert "recipe cpu" in log and f"split lists in {(root / 'splits/4').resolve()}" in log
+    assert not list((ROOT / "data/splits").glob("tinyleaf*")) and not (ROOT / "runs" / "mydata").exists()

@@ -54,3 +54,16 @@ def test_generate_custom_from_folder(tmp_path):
     assert main(["generate", "custom", "--root", str(tmp_path / "leaf"), "--sizes", "2", "--out", str(tmp_path / "sp")]) == 0
     lab, unl = read_list(tmp_path / "sp/2/labeled.txt"), read_list(tmp_path / "sp/2/unlabeled.txt")
     assert set(lab) <= set(ids[:5]) and sorted(lab + unl) == sorted(ids)
+
+def test_custom_splits_default_beside_the_dataset(tmp_path, capsys):
+    # without --out the splits go to <dataset root>/splits/ (not into the workbench checkout), and the command says where;
+    # `val: auto` holds out a seeded tenth of the labelled images, never in a split's labelled or unlabelled list
+    ids = D.make_tiny_folder(tmp_path / "leaf", n=30, n_labeled=20)
+    with open(tmp_path / "leaf/dataset.yaml", "a") as f: f.write("val: auto\n")
+    assert main(["generate", "custom", "--root", str(tmp_path / "leaf"), "--sizes", "4"]) == 0
+    assert f"wrote 1 split(s) to {(tmp_path / 'leaf/splits').resolve()}" in capsys.readouterr().out
+    val, lab, unl = (read_list(tmp_path / f"leaf/splits/{f}") for f in ("val.txt", "4/labeled.txt", "4/unlabeled.txt"))
+    assert len(val) == 2 and set(val) <= set(ids[:20]) and not set(val) & set(lab + unl) and len(lab) == 4
+    assert sorted(val + lab + unl) == sorted(ids)
+    assert "family" not in (tmp_path / "leaf/splits/4/manifest.json").read_text()
+    assert D.folder_pool(tmp_path / "leaf")["val"] == val                     # the same hold-out every time

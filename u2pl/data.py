@@ -25,8 +25,8 @@ __all__ = ['VOC_INFO', 'CITYSCAPES_INFO', 'CITYSCAPES_ID_TO_TRAINID', 'SYNTHETIC
            'synthetic_sample', 'normalize', 'denormalize', 'to_tensor_pair', 'rand_scale', 'resized_window',
            'TrainTransform', 'EvalTransform', 'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset',
            'cityscapes_pool', 'load_dataset_yaml', 'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset',
-           'make_tiny_voc', 'make_tiny_cityscapes', 'make_tiny_folder', 'get_split', 'EpochPlan', 'SeededDataset',
-           'make_loader', 'ToySegmentation', 'toy_datasets', 'build_datasets', 'whole_images']
+           'make_tiny_voc', 'make_tiny_cityscapes', 'make_tiny_folder', 'get_split', 'synthetic_to_folder', 'EpochPlan',
+           'SeededDataset', 'make_loader', 'ToySegmentation', 'toy_datasets', 'build_datasets', 'whole_images']
 
 # %% ../nbs/03_data.ipynb #776ace68
 @dataclass
@@ -440,7 +440,10 @@ def folder_pool(root) -> dict[str, list[str]]:
     if not d.is_dir(): raise FileNotFoundError(f"image folder not found: {d}")
     ids = sorted(str(p.relative_to(d))[:-len(suf)].replace(os.sep, "/") for p in d.rglob(f"*{suf}"))
     lab = [i for i in ids if (root / cfg["labels"] / f"{i}{cfg['label_suffix']}").is_file()]
-    val = read_list(root / cfg["val"]) if cfg.get("val") else []
+    if cfg.get("val") == "auto":                              # hold out a seeded tenth of the labelled images (1 to 500)
+        k = min(500, max(1, len(lab) // 10)) if len(lab) > 1 else 0
+        val = sorted(random.Random(0).sample(lab, k))
+    else: val = read_list(root / cfg["val"]) if cfg.get("val") else []
     vs = set(val)
     return dict(all=[i for i in ids if i not in vs], labeled=[i for i in lab if i not in vs], val=val)
 
@@ -532,9 +535,8 @@ def get_split(dataset: str, split, data_root=None, splits_root=None, seed: int =
     "The Split (labeled, unlabeled, val) for `dataset`/`split`, generating and saving it on first use."
     from u2pl.splits import write_split
     key = dataset.lower(); dirname = {"voc": "pascal", "pascal_voc": "pascal"}.get(key, key)
-    if key not in ("pascal", "voc", "pascal_voc", "cityscapes", "synthetic") and data_root is not None:
-        dirname = load_dataset_yaml(data_root)["name"]
-    root = Path(splits_root) if splits_root else find_splits_root() / dirname
+    folder = key not in ("pascal", "voc", "pascal_voc", "cityscapes", "synthetic") and data_root is not None
+    root = Path(splits_root) if splits_root else (Path(data_root) / "splits" if folder else find_splits_root() / dirname)
     if key == "synthetic" and (n_train, n_val, seed) != (1024, 256, 0):
         sp = make_synthetic_splits(n_train, n_val, [split], seed); return next(iter(sp.values()))
     if (root / str(split) / "labeled.txt").is_file(): return load_split(root, split)
@@ -555,6 +557,27 @@ def get_split(dataset: str, split, data_root=None, splits_root=None, seed: int =
         labs = set(s.labeled); s.unlabeled = [i for i in p["all"] if i not in labs]; s.val = p["val"]; fine = None; src = f"generated from {data_root}"
     if write: write_split(root, s, source=src, seed=seed, fine=fine)
     return s
+
+# %% ../nbs/03_data.ipynb #28fbd297
+def synthetic_to_folder(root, split="64", n_train: int = 1024, n_val: int = 256, split_seed: int = 0, size: int = 96,
+                        seed: int = 0, difficulty: float = 0.5) -> Path:
+    """Write the synthetic benchmark as a folder dataset: `images/<id>.png`, `labels/<id>.png` (every image, so the
+    unlabelled ones keep their held-back labels), a `dataset.yaml` and `splits/` with the same ids and split lists as the
+    built-in route. Training on it takes the route a user's own data takes, on the data the benchmark uses."""
+    from u2pl.splits import write_split
+    root = Path(root)
+    sp = get_split("synthetic", split, None, root / "splits", split_seed, n_train, n_val, write=False)
+    for id in dict.fromkeys(list(sp.labeled) + list(sp.unlabeled) + list(sp.val or [])):
+        part, idx = id.split("/"); img, lab = synthetic_sample(int(idx), part, seed, size, difficulty)
+        for sub, arr in (("images", img), ("labels", lab)):
+            (root / sub / part).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(arr).save(root / sub / f"{id}.png")
+    names = SYNTHETIC_INFO.class_names
+    (root / "dataset.yaml").write_text(f"name: synthetic-folder\nclasses: [{', '.join(names)}]\nignore_index: 255\n"
+                                       "images: images\nlabels: labels\nimage_suffix: .png\nlabel_suffix: .png\nval: splits/val.txt\n")
+    write_split(root / "splits", sp, source=f"the synthetic split {split} (n_train={n_train}, n_val={n_val}, seed={split_seed})", seed=split_seed)
+    return root
+
 
 # %% ../nbs/03_data.ipynb #da1b5258
 @dataclass
@@ -638,7 +661,7 @@ def _split_root(dc) -> Path:
     key = dc.dataset.lower()
     if key in ("pascal", "voc"): return find_splits_root() / ("pascal_blended" if dc.split_family == "blended" else "pascal")
     if key in ("cityscapes", "synthetic"): return find_splits_root() / key
-    return find_splits_root() / load_dataset_yaml(dc.data_root)["name"]
+    return Path(dc.data_root) / "splits"                      # a folder dataset keeps its splits beside its images
 
 def build_datasets(cfg) -> dict:
     "{'labeled', 'unlabeled', 'val', 'info'} for `cfg.data` (a u2pl.config.Config); datasets yield (image, label) tensors."
@@ -660,6 +683,7 @@ def build_datasets(cfg) -> dict:
     if set(x) - set(takes):
         raise ValueError(f"data.extra has key(s) {sorted(set(x) - set(takes))} that the {name} dataset does not take; it takes {takes}")
     split_kw = {k: x.pop(k) for k in ("n_train", "n_val") if k in x}
+    existed = (sroot / str(dc.split) / "labeled.txt").is_file()
     sp = get_split(name, dc.split, root, sroot, x.pop("split_seed", 0), family=fam, **split_kw)
     kw = x                                                     # what is left: the synthetic renderer's options
     probe = build_dataset(name, root, [], **kw); info = probe.info
@@ -679,6 +703,7 @@ def build_datasets(cfg) -> dict:
     lf = sroot / str(dc.split) / "labeled.txt"
     out["info"] = {"name": info.name, "class_names": info.class_names, "palette": info.palette, "num_classes": info.num_classes,
                    "ignore_index": info.ignore_index, "split_root": str(sroot), "n_labeled": len(sp.labeled), "n_unlabeled": len(sp.unlabeled),
+                   "n_val": len(sp.val or []), "split_generated": not existed and (sroot / str(dc.split) / "labeled.txt").is_file(),
                    "labeled_sha256": sha256_file(lf) if lf.is_file() else __import__("hashlib").sha256("".join(e + "\n" for e in sp.labeled).encode()).hexdigest()}
     return out
 

@@ -19,7 +19,7 @@ from .contrastive import contrastive_loss
 
 # %% auto #0
 __all__ = ['upsample', 'down_nearest', 'set_train_mode', 'PseudoLabels', 'teacher_pass', 'inspect_pass', 'ContrastiveInputs',
-           'contrastive_inputs', 'pseudo_label_stats', 'suponly_loss', 'u2pl_loss']
+           'contrastive_inputs', 'class_counts', 'pseudo_label_stats', 'suponly_loss', 'u2pl_loss']
 
 # %% ../nbs/13_step.ipynb #e0dcb8b4
 def upsample(x: torch.Tensor, size) -> torch.Tensor:
@@ -125,16 +125,38 @@ def contrastive_inputs(p: PseudoLabels, y_l: torch.Tensor, ignore_index: int = 2
     return ContrastiveInputs(torch.softmax(p.logits_T, 1), p.rep_T, down_nearest(torch.cat([y_l, p.label]), hw),
                              down_nearest(torch.cat([valid_l, p.reliable]), hw), down_nearest(torch.cat([valid_l, p.unreliable]), hw))
 
-# %% ../nbs/13_step.ipynb #15920d86
+# %% ../nbs/13_step.ipynb #558c8ebe
+def class_counts(values: torch.Tensor, mask: torch.Tensor, num_classes: int) -> torch.Tensor:
+    "Long [C]: how many pixels of `mask` hold each class in `values` (values outside [0, C) are not counted); no host sync."
+    idx = torch.where(mask & (values >= 0) & (values < num_classes), values, torch.full_like(values, num_classes)).flatten().long()
+    return torch.zeros(num_classes + 1, dtype=torch.long, device=values.device).scatter_add_(0, idx, torch.ones_like(idx))[:num_classes]
+
 @torch.no_grad()
-def pseudo_label_stats(p: PseudoLabels, ignore_index: int = 255) -> dict:
-    "Monitoring numbers of one teacher pass (0-d tensors / floats): reliable and unreliable fractions, confidence, accuracy."
-    n_valid = (p.label != ignore_index).sum().clamp(min=1)
+def pseudo_label_stats(p: PseudoLabels, ignore_index: int = 255, num_classes: int | None = None,
+                       student_logits: torch.Tensor | None = None, y_l: torch.Tensor | None = None) -> dict:
+    """Monitoring numbers of one teacher pass: 0-d tensors / floats (fractions, confidence, accuracies, agreement) and,
+    with `num_classes`, per-class count vectors `cnt_*` [C] to be summed over a window."""
+    valid = p.label != ignore_index
+    n_valid, kept = valid.sum().clamp(min=1), valid & ~p.unreliable
     s = dict(reliable_frac=p.reliable.sum() / n_valid, unreliable_frac=p.unreliable.sum() / n_valid,
-             pl_conf=p.conf.mean(), strong_aug_applied=float(p.applied))
+             unsup_used_frac=kept.sum() / kept.numel(), pl_conf=p.conf.mean(), strong_aug_applied=float(p.applied))
+    if student_logits is not None:
+        st = student_logits.argmax(1)
+        lab = down_nearest(p.label, st.shape[-2:])
+        ok = lab != ignore_index
+        s["ts_agree"] = ((st == lab) & ok).sum() / ok.sum().clamp(min=1)
+    if num_classes:
+        s["cnt_pl_kept"] = class_counts(p.label, kept, num_classes)
+        if y_l is not None: s["cnt_label"] = class_counts(y_l, y_l != ignore_index, num_classes)
     if p.y_u is not None and bool((p.y_u != ignore_index).any()):
         q = pseudo_label_quality(p.label, p.y_u, p.reliable, p.unreliable, ignore_index)
         s.update(pl_acc_all=q["acc_all"], pl_acc_reliable=q["acc_reliable"], pl_acc_unreliable=q["acc_unreliable"])
+    if num_classes:                                # the same keys on every rank and step (summed across ranks)
+        gt = p.y_u if p.y_u is not None else torch.full_like(p.label, ignore_index)
+        gv = gt != ignore_index
+        for name, m in (("kept", kept & gv), ("dropped", p.unreliable & valid & gv)):
+            s[f"cnt_gt_{name}"] = class_counts(gt, m, num_classes)
+            s[f"cnt_ok_{name}"] = class_counts(gt, m & (p.label == gt), num_classes)
     return s
 
 # %% ../nbs/13_step.ipynb #62a65ddd

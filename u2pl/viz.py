@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt
 from .launch import read_jsonl
 
 # %% auto #0
-__all__ = ['LOSS', 'PL_QUALITY', 'RELIABILITY', 'plot_training', 'plot_miou', 'plot_class_iou', 'colorize_labels',
-           'prediction_panel', 'run_prediction_panel']
+__all__ = ['LOSS', 'MONITOR', 'PL_QUALITY', 'plot_training', 'run_class_names', 'plot_miou', 'plot_class_iou',
+           'plot_class_pseudo_labels', 'colorize_labels', 'prediction_panel', 'run_prediction_panel']
 
 # %% ../nbs/15_viz.ipynb #b79c8d83
 def _series(rows: list[dict], key: str, x: str = "iter"):
@@ -30,54 +30,78 @@ def _keys(rows: list[dict], pred) -> list[str]:
             if isinstance(v, (int, float)) and not isinstance(v, bool) and pred(k): seen.setdefault(k, None)
     return list(seen)
 
-# %% ../nbs/15_viz.ipynb #6e986206
+# %% ../nbs/15_viz.ipynb #1eb7ea7a
 LOSS = lambda k: k.startswith("loss")
-PL_QUALITY = lambda k: k.startswith("pl_") or "pseudo" in k
-RELIABILITY = lambda k: not PL_QUALITY(k) and any(s in k for s in ("reliable", "alpha", "queue_fill_mean"))
+MONITOR = ("unsup_used_frac", "ts_agree", "pl_acc_kept_cb", "pl_acc_dropped_cb", "pl_hist_tv", "reliable_frac", "queue_fill_mean")
+PL_QUALITY = lambda k: k in ("pl_acc_all", "pl_acc_reliable", "pl_acc_unreliable", "pl_conf")
 
-def plot_training(run_dir, figsize=(13, 3.2)):
-    "Loss terms, learning rate, reliable fraction / alpha_t, and pseudo-label accuracy against iteration."
+def plot_training(run_dir, figsize=(16, 3.2)):
+    "Loss terms, learning rate, alpha_t (%), monitoring fractions and pseudo-label accuracy against iteration."
     rows = [r for r in read_jsonl(Path(run_dir)/"metrics.jsonl") if "iter" in r]
-    panels = [("losses", _keys(rows, LOSS), True), ("learning rate", _keys(rows, lambda k: k == "lr" or k.startswith("lr_")), False),
-              ("reliability", _keys(rows, RELIABILITY), False), ("pseudo-label quality", _keys(rows, PL_QUALITY), False)]
+    panels = [("losses", _keys(rows, LOSS), True, None), ("learning rate", _keys(rows, lambda k: k == "lr" or k.startswith("lr_")), False, None),
+              ("alpha_t", _keys(rows, lambda k: k == "alpha_t"), False, "per cent of valid pixels"),
+              ("monitoring", _keys(rows, lambda k: k in MONITOR), False, "fraction"),
+              ("pseudo-label accuracy", _keys(rows, PL_QUALITY), False, "fraction")]
     panels = [p for p in panels if p[1]]
     if not panels:
         print(f"no training metrics yet in {run_dir}"); return None
     fig, axs = plt.subplots(1, len(panels), figsize=figsize, squeeze=False)
-    for ax, (title, keys, logy) in zip(axs[0], panels):
+    for ax, (title, keys, logy, unit) in zip(axs[0], panels):
         for k in keys: ax.plot(*_series(rows, k), label=k, lw=1)
         ax.set_title(title); ax.set_xlabel("iteration"); ax.legend(fontsize=7)
+        if unit: ax.set_ylabel(unit, fontsize=8)
+        if unit == "fraction": ax.set_ylim(-0.02, 1.02)
         if logy and all(v > 0 for k in keys for v in _series(rows, k)[1]): ax.set_yscale("log")
     fig.tight_layout(); return fig
 
-# %% ../nbs/15_viz.ipynb #70b0cc78
+# %% ../nbs/15_viz.ipynb #37e0005c
 def _eval_rows(run_dir) -> list[dict]:
     return [r for r in read_jsonl(Path(run_dir)/"eval.jsonl") if "miou" in r]
 
 def _model_of(r: dict) -> str:
     return str(r.get("model", r.get("protocol", {}).get("model", "model")))
 
-def plot_miou(run_dir, figsize=(5, 3.2)):
-    "mIoU over epochs, one line per evaluated model (teacher / student), with the best epoch marked."
+def run_class_names(run_dir) -> list[str] | None:
+    "Class names of a run's dataset, read from its config.yaml (None when unknown)."
+    p = Path(run_dir) / "config.yaml"
+    if not p.is_file(): return None
+    from u2pl.config import load_yaml
+    from u2pl.data import VOC_INFO, CITYSCAPES_INFO, SYNTHETIC_INFO, load_dataset_yaml
+    try:
+        dc = load_yaml(p).data
+        if dc.dataset == "folder": return list(load_dataset_yaml(dc.data_root)["classes"])
+        info = {"pascal": VOC_INFO, "cityscapes": CITYSCAPES_INFO, "synthetic": SYNTHETIC_INFO}.get(dc.dataset)
+        return list(info.class_names) if info else None
+    except (ValueError, OSError): return None
+
+def plot_miou(run_dir, figsize=(5, 3.2), baseline="auto"):
+    "mIoU over epochs, one line per evaluated model (teacher / student), best epoch marked; a SupOnly baseline dashed."
     rows = _eval_rows(run_dir)
     if not rows: print(f"no evaluations yet in {run_dir}"); return None
     fig, ax = plt.subplots(figsize=figsize)
-    for m in dict.fromkeys(_model_of(r) for r in rows):
-        rs = [r for r in rows if _model_of(r) == m]
+    base = Path(run_dir).parent / "suponly" if baseline == "auto" else (Path(baseline) if baseline else None)
+    series = [(m, [r for r in rows if _model_of(r) == m], "-") for m in dict.fromkeys(_model_of(r) for r in rows)]
+    if base is not None and base.resolve() != Path(run_dir).resolve() and _eval_rows(base):
+        series.append(("SupOnly baseline", _eval_rows(base), "--"))
+    for m, rs, style in series:
         xs, ys = [r.get("epoch", i) for i, r in enumerate(rs)], [100 * r["miou"] for r in rs]
-        ax.plot(xs, ys, marker="o", ms=3, label=m)
+        ax.plot(xs, ys, style, marker="o", ms=3, label=m)
         b = int(np.argmax(ys)); ax.annotate(f"best {ys[b]:.1f}", (xs[b], ys[b]), fontsize=7)
     ax.set_xlabel("epoch"); ax.set_ylabel("mIoU (%)"); ax.legend(fontsize=7); fig.tight_layout(); return fig
 
+def _names(run_dir, class_names, C):
+    names = list(class_names) if class_names is not None else run_class_names(run_dir)
+    return names if names is not None and len(names) == C else [str(i) for i in range(C)]
+
 def plot_class_iou(run_dir, class_names=None, figsize=(10, 3.2)):
-    "Per-class IoU of the last evaluation of each model."
+    "Per-class IoU of the last evaluation of each model, bars labelled with the class names."
     rows = _eval_rows(run_dir)
     rows = [r for r in rows if "iou" in r]
     if not rows: print(f"no per-class IoU yet in {run_dir}"); return None
     last = {}
     for r in rows: last[_model_of(r)] = r
     C = len(next(iter(last.values()))["iou"])
-    names = list(class_names) if class_names is not None else [str(i) for i in range(C)]
+    names = _names(run_dir, class_names, C)
     fig, ax = plt.subplots(figsize=figsize)
     w = 0.8 / len(last)
     for j, (m, r) in enumerate(last.items()):
@@ -86,7 +110,25 @@ def plot_class_iou(run_dir, class_names=None, figsize=(10, 3.2)):
     ax.set_xticks(np.arange(C) + w * (len(last) - 1) / 2, names, rotation=60, fontsize=7)
     ax.set_ylabel("IoU (%)"); ax.legend(fontsize=7); fig.tight_layout(); return fig
 
-# %% ../nbs/15_viz.ipynb #cfdd7906
+def plot_class_pseudo_labels(run_dir, class_names=None, figsize=(12, 3.2)):
+    """From the last metrics row that has them: per-class pseudo-label accuracy on kept and dropped pixels, and the class
+    histogram of the pseudo-labels the loss uses against the labelled batches' (a collapse shows as diverging bars)."""
+    rows = [r for r in read_jsonl(Path(run_dir)/"metrics.jsonl") if "pl_hist" in r or "pl_acc_kept_per_class" in r]
+    if not rows: print(f"no per-class pseudo-label statistics yet in {run_dir}"); return None
+    r = rows[-1]
+    C = len(r.get("pl_hist") or r["pl_acc_kept_per_class"])
+    names, x = _names(run_dir, class_names, C), np.arange(C)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=figsize)
+    for k, (key, lab) in enumerate((("pl_acc_kept_per_class", "kept"), ("pl_acc_dropped_per_class", "dropped"))):
+        if key in r: a1.bar(x + 0.4 * k, [v if v is not None else 0.0 for v in r[key]], width=0.4, label=f"{lab} pixels")
+    a1.set_ylim(0, 1); a1.set_ylabel("pseudo-label accuracy"); a1.set_title(f"per class, iteration {r['iter']}", fontsize=9)
+    for k, (key, lab) in enumerate((("pl_hist", "pseudo-labels used"), ("label_hist", "labelled batches"))):
+        if key in r: a2.bar(x + 0.4 * k, r[key], width=0.4, label=lab)
+    a2.set_ylabel("share of pixels"); a2.set_title(f"class histograms (distance {r.get('pl_hist_tv', float('nan')):.2f})", fontsize=9)
+    for a in (a1, a2): a.set_xticks(x + 0.2, names, rotation=60, fontsize=7); a.legend(fontsize=7)
+    fig.tight_layout(); return fig
+
+# %% ../nbs/15_viz.ipynb #8d109beb
 from .evaluate import colorize
 
 def colorize_labels(label, palette=None) -> np.ndarray:
@@ -94,20 +136,24 @@ def colorize_labels(label, palette=None) -> np.ndarray:
     lab = label.detach().cpu().numpy() if torch.is_tensor(label) else np.asarray(label)
     return np.asarray(colorize(np.clip(lab, 0, 255).astype(np.uint8), palette).convert("RGB"))
 
-# %% ../nbs/15_viz.ipynb #a1964462
+# %% ../nbs/15_viz.ipynb #b53fa6d2
 from .data import denormalize     # normalised [3,H,W] -> uint8 [H,W,3] for display
+from .evaluate import voc_palette
+from matplotlib.patches import Patch
 
 @torch.no_grad()
-def prediction_panel(model, images, labels=None, alpha: float = 20.0, palette=None, figsize_per=2.2):
+def prediction_panel(model, images, labels=None, alpha: float = 20.0, palette=None, figsize_per=2.2, class_names=None):
     """For each image (a [B,3,H,W] batch or a list of [3,H,W] images of any sizes): the image, its label,
-    the prediction, the entropy map and the reliable (green) / unreliable (red) partition at `alpha` %
-    (the lowest / highest `alpha` % entropy, as the U2PL teacher splits its pseudo-labels)."""
+    the prediction, the entropy map (with a colour bar, 0 .. log C nats) and the reliable (green) / unreliable (red)
+    partition at `alpha` % (the lowest / highest `alpha` % entropy, as the U2PL teacher splits its pseudo-labels), with a
+    legend of the classes shown."""
     from u2pl.entropy import entropy, partition
     model.eval()
     dev = next(model.parameters()).device
     images = list(images); labels = None if labels is None else list(labels)
-    cols = ["image"] + (["label"] if labels is not None else []) + ["prediction", "entropy", f"reliable / unreliable ({alpha:g}%)"]
-    fig, axs = plt.subplots(len(images), len(cols), figsize=(figsize_per * len(cols), figsize_per * len(images)), squeeze=False)
+    cols = ["image"] + (["label"] if labels is not None else []) + ["prediction", "entropy (nats)", f"reliable / unreliable ({alpha:g}%)"]
+    fig, axs = plt.subplots(len(images), len(cols), figsize=(figsize_per * len(cols), figsize_per * len(images) + 0.6), squeeze=False)
+    seen = set()
     for i, img in enumerate(images):
         x = img[None].to(dev)
         logits = torch.nn.functional.interpolate(model(x)["pred"].float(), size=x.shape[-2:], mode="bilinear", align_corners=True)
@@ -116,11 +162,20 @@ def prediction_panel(model, images, labels=None, alpha: float = 20.0, palette=No
         rel = np.zeros((*ent.shape, 3), np.uint8)
         rel[part.reliable[0].cpu().numpy()] = (40, 180, 60); rel[part.unreliable[0].cpu().numpy()] = (220, 40, 40)
         panels = [denormalize(img)] + ([colorize_labels(labels[i], palette)] if labels is not None else [])
-        panels += [colorize_labels(prob[0].argmax(0), palette), ent.cpu().numpy(), rel]
+        pred = prob[0].argmax(0)
+        seen |= set(pred.unique().tolist()) | (set(torch.as_tensor(labels[i]).unique().tolist()) if labels is not None else set())
+        panels += [colorize_labels(pred, palette), ent.cpu().numpy(), rel]
         for j, (ax, im) in enumerate(zip(axs[i], panels)):
-            ax.imshow(im, cmap="magma" if im.ndim == 2 else None); ax.set_xticks([]); ax.set_yticks([])
+            h = ax.imshow(im, cmap="magma" if im.ndim == 2 else None, vmin=0 if im.ndim == 2 else None,
+                          vmax=math.log(prob.shape[1]) if im.ndim == 2 else None); ax.set_xticks([]); ax.set_yticks([])
             if i == 0: ax.set_title(cols[j], fontsize=8)
-    fig.tight_layout(); return fig
+            if im.ndim == 2: fig.colorbar(h, ax=ax, fraction=0.046, pad=0.02)          # entropy in nats, 0 .. log C
+    pal = np.asarray(palette if palette is not None else voc_palette(256), dtype=float) / 255
+    names = list(class_names) if class_names is not None else [str(c) for c in range(prob.shape[1])]
+    handles = [Patch(color=pal[c], label=names[c] if c < len(names) else str(c)) for c in sorted(seen) if c < prob.shape[1]]
+    handles += [Patch(color=(0.16, 0.71, 0.24), label="reliable"), Patch(color=(0.86, 0.16, 0.16), label="unreliable")]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.6 / (figsize_per * len(images) + 0.6), 1, 1)); return fig
 
 def run_prediction_panel(run_dir, n: int = 4, which: str = "teacher", alpha: float | None = None):
     """`prediction_panel` for the first `n` validation images of a run, with the model of its latest checkpoint
@@ -135,5 +190,5 @@ def run_prediction_panel(run_dir, n: int = 4, which: str = "teacher", alpha: flo
     if alpha is None:
         ev = [r for r in read_jsonl(Path(run_dir)/"eval.jsonl") if "epoch" in r]
         e = ev[-1]["epoch"] if ev else 0
-        alpha = max(cfg.contrastive.low_entropy_threshold * (1 - e / cfg.train.epochs), 1.0)
-    return prediction_panel(model, [x for x, _ in items], [y for _, y in items], alpha=alpha)
+        alpha = max((100 - cfg.semi.drop_percent) * (1 - e / cfg.train.epochs), 1.0)      # alpha_t of the run's schedule
+    return prediction_panel(model, [x for x, _ in items], [y for _, y in items], alpha=alpha, class_names=run_class_names(run_dir))
