@@ -32,3 +32,19 @@ def test_one_step_of_every_preset(tmp_path, preset, method, mode):
     assert ("loss_u" in terms) == (method == "u2pl") and float(terms["loss_sup"]) > 0
     assert any(not torch.equal(a, b) for a, b in zip(before, tr.model.parameters()))      # the optimizer stepped
     if preset == "cityscapes": assert tr.loss_sup.criterion == "ohem" and cfg.model.aux_head
+
+@pytest.mark.parametrize("dataset", ["synthetic", "folder"])
+@pytest.mark.parametrize("preset", ["voc_classic", "cityscapes", "synthetic", "custom"])
+def test_a_preset_on_another_dataset_trains(tmp_path, preset, dataset):
+    # what --print-config accepts must train: the preset's recipe on another dataset, with that dataset's own data
+    over = {**SHRINK, "data.dataset": dataset, "data.split": "4", "runtime.run_dir": str(tmp_path / "run")}
+    if dataset == "folder":
+        make_tiny_folder(tmp_path / "leaf", n=8, n_labeled=6)
+        over["data.data_root"] = str(tmp_path / "leaf")
+    else:
+        over.update({"data.num_classes": 9, "data.extra": {"size": 40, "n_train": 16, "n_val": 4}})
+    cfg = resolve_config(preset, over)
+    from u2pl.data import build_datasets
+    tr = Trainer(cfg, build_datasets(cfg), quiet=True)
+    terms, _ = tr.train_step(next(iter(tr.epoch_batches())))
+    assert all(math.isfinite(float(v)) for v in terms.values()), terms
