@@ -30,6 +30,8 @@ allocator makes it moot).
 
 Note the work differs: the paper-mode negative mask yields tens of thousands of keys per step, the
 reference's buggy negative mask (loss_helper.py:81, 111-113, 127-140) only a handful, so (a) moves far more data through its queues.
+The key counts printed come from each side itself: (c) is our reference mode on integer labels, (b) the transcription
+fed the public trainer's one-hot labels (label_onehot's image-0 bug), so the two can differ.
 """
 import argparse, os, statistics, sys, time
 from pathlib import Path
@@ -124,10 +126,10 @@ def step_ref(inp, memobank, ptrs, sizes, cfg, alpha=20.0):
         ll_s = F.interpolate(label_onehot(label_l, C), size=size, mode="nearest")
         lu_s = F.interpolate(label_onehot(label_u, C), size=size, mode="nearest")
     prob_t = inp["t_logits"].softmax(1)
-    _, l_c = ref_contra(rep, ll_s.long(), lu_s.long(), prob_t[:BL].detach(), prob_t[BL:].detach(), low_all, high_all, cfg,
+    new_keys, l_c = ref_contra(rep, ll_s.long(), lu_s.long(), prob_t[:BL].detach(), prob_t[BL:].detach(), low_all, high_all, cfg,
                         memobank, ptrs, sizes, inp["rep_t"].detach())
     (l_u + l_c).backward()
-    return l_u.item(), l_c.item()
+    return l_u.item(), l_c.item(), sum(new_keys)
 
 
 # ----------------------------------------------------------------------------- (d) the floor both share
@@ -212,8 +214,11 @@ def main(argv=None):
     st = last["ours"][2]
     print(f"malloc tuning: {'MALLOC_MMAP_THRESHOLD_' in os.environ}")
     print(f"device={dev}{' (' + torch.cuda.get_device_name(dev) + ')' if dev.type == 'cuda' else ''} threads={torch.get_num_threads()} crop={a.crop} feat={tuple(inp['rep'].shape)} classes={C} queue_fill={a.queue_fill} steps={a.steps}")
-    print(f"valid classes this batch: {st['n_valid_classes']}; keys enqueued per step: paper mask "
-          f"{int(st['n_keys_enqueued'].sum())}, reference mask {int(last['ours_ref'][2]['n_keys_enqueued'].sum())}")
+    print(f"valid classes this batch: {st['n_valid_classes']}; keys enqueued per step: ours (paper mask) "
+          f"{int(st['n_keys_enqueued'].sum())}, ours in reference mode {int(last['ours_ref'][2]['n_keys_enqueued'].sum())}, "
+          f"the reference transcription (its label_onehot included) {last['ref'][2]}")
+    print("single process: the reference's per-class all_gather_object + barrier (21 collectives per step under DDP) "
+          "are no-ops here and not timed")
     print(f"{'':12s}{'median s/step':>15s}{'L_u':>10s}{'L_c':>10s}")
     print(f"{'ours':12s}{t_ours:15.4f}{last['ours'][0]:10.4f}{last['ours'][1]:10.4f}   (L_c x loss_weight {cfg.loss_weight})")
     print(f"{'reference':12s}{t_ref:15.4f}{last['ref'][0]:10.4f}{last['ref'][1]:10.4f}")

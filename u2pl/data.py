@@ -26,7 +26,8 @@ __all__ = ['VOC_INFO', 'CITYSCAPES_INFO', 'CITYSCAPES_ID_TO_TRAINID', 'SYNTHETIC
            'TrainTransform', 'EvalTransform', 'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset',
            'cityscapes_pool', 'load_dataset_yaml', 'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset',
            'make_tiny_voc', 'make_tiny_cityscapes', 'make_tiny_folder', 'get_split', 'synthetic_to_folder', 'EpochPlan',
-           'SeededDataset', 'make_loader', 'ToySegmentation', 'toy_datasets', 'build_datasets', 'whole_images']
+           'SeededDataset', 'make_loader', 'EpochLoader', 'ToySegmentation', 'toy_datasets', 'build_datasets',
+           'whole_images']
 
 # %% ../nbs/03_data.ipynb #776ace68
 @dataclass
@@ -181,7 +182,7 @@ def synthetic_sample(index: int, split: str = "train", seed: int = 0, size: int 
     img += rng.normal(0, 0.05, img.shape).astype(np.float32)
     return np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0), lab
 
-# %% ../nbs/03_data.ipynb #d857d108
+# %% ../nbs/03_data.ipynb #9ebcecb5
 MEAN = (123.675, 116.28, 103.53)
 STD = (58.395, 57.12, 57.375)
 
@@ -205,35 +206,41 @@ def rand_scale(rng=random, scale: tuple[float, float] = (0.5, 2.0)) -> float:
     lo, hi = scale
     return rng.uniform(lo, 1.0) if rng.random() < 0.5 else rng.uniform(1.0, hi)
 
-def _linear_taps(start: int, stop: int, n_in: int, n_out: int):
-    "Bilinear (align_corners=False) source taps for output positions start..stop-1 of a resize n_in -> n_out."
+def _linear_src(start: int, stop: int, n_in: int, n_out: int) -> torch.Tensor:
+    "Bilinear (align_corners=False) source coordinates (float64) of output positions start..stop-1 of a resize n_in -> n_out."
     d = torch.arange(start, stop, dtype=torch.float64)
-    src = ((d + 0.5) * (n_in / n_out) - 0.5).clamp(min=0)
-    i0 = src.floor().long().clamp(max=n_in - 1); i1 = (i0 + 1).clamp(max=n_in - 1)
-    return i0, i1, (src - i0).float()
+    return ((d + 0.5) * (n_in / n_out) - 0.5).clamp(0, n_in - 1)
 
 def _nearest_taps(start: int, stop: int, n_in: int, n_out: int):
     d = torch.arange(start, stop, dtype=torch.float64)
     return (d * (n_in / n_out)).floor().long().clamp(max=n_in - 1)
 
-def resized_window(img: np.ndarray, label: np.ndarray | None, out_hw: tuple[int, int], win: tuple[int, int, int, int]):
-    """The window rows [y0,y1) x cols [x0,x1) of (image, label) resized to out_hw, reading only the source region it needs.
-    Returns (float [3,h,w] on 0-255, label [h,w] or None)."""
+def _grid(src: torch.Tensor, lo: int, n: int) -> torch.Tensor:
+    "Source pixel coordinates `src` as grid_sample's normalised coordinates in a region of `n` pixels starting at `lo`."
+    return ((2 * (src - lo) + 1) / n - 1).float()
+
+def resized_window(img: np.ndarray, label: np.ndarray | None, out_hw: tuple[int, int], win: tuple[int, int, int, int],
+                   flip: bool = False):
+    """The window rows [y0,y1) x cols [x0,x1) of (image, label) resized to out_hw, reading only the source region it needs;
+    `flip` mirrors the window left-right. Returns (float [3,h,w] on 0-255, label [h,w] or None)."""
     H, W = img.shape[:2]; nh, nw = out_hw; y0, y1, x0, x1 = win
-    r0, r1, wr = _linear_taps(y0, y1, H, nh); c0, c1, wc = _linear_taps(x0, x1, W, nw)
-    ra, rb, ca, cb = int(r0.min()), int(r1.max()) + 1, int(c0.min()), int(c1.max()) + 1
-    src = torch.from_numpy(np.ascontiguousarray(img[ra:rb, ca:cb]))                  # uint8 [h, w, 3], as decoded
-    a, b = src.index_select(0, r0 - ra).float(), src.index_select(0, r1 - ra).float()  # the two source rows of each output row
-    rows = a * (1 - wr)[:, None, None] + b * wr[:, None, None]
-    out = rows.index_select(1, c0 - ca) * (1 - wc)[None, :, None] + rows.index_select(1, c1 - ca) * wc[None, :, None]
-    out = out.permute(2, 0, 1)
+    if (nh, nw) == (H, W):                                   # no resize: the pixels themselves
+        out = torch.from_numpy(np.ascontiguousarray(img[y0:y1, x0:x1])).permute(2, 0, 1).float()
+        lab = None if label is None else np.ascontiguousarray(label[y0:y1, x0:x1])
+        return (out.flip(-1), None if lab is None else lab[:, ::-1]) if flip else (out, lab)
+    ys, xs = _linear_src(y0, y1, H, nh), _linear_src(x0, x1, W, nw)
+    if flip: xs = xs.flip(0)
+    ra, rb, ca, cb = int(ys.min()), min(int(ys.max()) + 2, H), int(xs.min()), min(int(xs.max()) + 2, W)
+    src = torch.from_numpy(np.ascontiguousarray(img[ra:rb, ca:cb])).permute(2, 0, 1)[None].float()   # only the region needed
+    grid = torch.stack(torch.broadcast_tensors(_grid(xs, ca, cb - ca)[None, :], _grid(ys, ra, rb - ra)[:, None]), -1)[None]
+    out = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=False)[0]
     lab = None
     if label is not None:
         lr, lc = _nearest_taps(y0, y1, H, nh).numpy(), _nearest_taps(x0, x1, W, nw).numpy()
-        lab = label.take(lr, 0).take(lc, 1)                      # = label[lr[:, None], lc[None, :]], 4x faster
+        lab = label.take(lr, 0).take(lc[::-1] if flip else lc, 1)  # = label[lr[:, None], lc[None, :]], 4x faster
     return out, lab
 
-# %% ../nbs/03_data.ipynb #504268ba
+# %% ../nbs/03_data.ipynb #f9341eee
 def _hw(size) -> tuple[int, int] | None:
     if size is None: return None
     return (int(size), int(size)) if isinstance(size, (int, float)) else (int(size[0]), int(size[1]))
@@ -260,14 +267,14 @@ class TrainTransform:
         H, W = img.shape[:2]
         (nh, nw), (wy, wx, ch, cw), flip = self.params(H, W, rng)
         y0, y1, x0, x1 = max(wy, 0), min(wy + ch, nh), max(wx, 0), min(wx + cw, nw)
-        part, plab = resized_window(img, label, (nh, nw), (y0, y1, x0, x1))
+        part, plab = resized_window(img, label, (nh, nw), (y0, y1, x0, x1), flip)
+        if flip: x0, x1 = wx + cw - (x1 - wx), wx + cw - (x0 - wx)    # the window's place in the mirrored crop
         if (y1 - y0, x1 - x0) == (ch, cw):                       # the window fills the crop: no padding canvas
             out, lab = normalize(part), torch.from_numpy(np.ascontiguousarray(plab)).long()
         else:
             out = torch.zeros(3, ch, cw); lab = torch.full((ch, cw), self.label_pad, dtype=torch.long)
             out[:, y0 - wy:y1 - wy, x0 - wx:x1 - wx] = normalize(part)
             lab[y0 - wy:y1 - wy, x0 - wx:x1 - wx] = torch.from_numpy(np.ascontiguousarray(plab)).long()
-        if flip: out, lab = out.flip(-1), lab.flip(-1)
         return out, lab
 
 # %% ../nbs/03_data.ipynb #6b518959
@@ -379,7 +386,7 @@ def cityscapes_pool(root, split: str = "train") -> list[str]:
     if not base.is_dir(): raise FileNotFoundError(f"Cityscapes images not found: {base}")
     return sorted(str(p.relative_to(root)).replace(os.sep, "/") for p in base.glob("*/*_leftImg8bit.png"))
 
-# %% ../nbs/03_data.ipynb #9f5149c9
+# %% ../nbs/03_data.ipynb #8234e16d
 FOLDER_KEYS = {"name", "classes", "class_names", "num_classes", "palette", "ignore_index", "images", "labels", "image_suffix",
                "label_suffix", "label_values", "label_map", "val"}
 
@@ -530,7 +537,7 @@ def make_tiny_folder(root, n: int = 6, n_labeled: int = 4, size=(24, 30), binary
         "images: images\nlabels: masks\nimage_suffix: .png\nlabel_suffix: .png\n" + ("label_values: {0: 0, 255: 1}\n" if binary_255 else ""))
     return ids
 
-# %% ../nbs/03_data.ipynb #421f48b6
+# %% ../nbs/03_data.ipynb #7af61442
 def _n(split) -> int | None:
     try: return int(split)
     except (TypeError, ValueError): return None
@@ -563,7 +570,7 @@ def get_split(dataset: str, split, data_root=None, splits_root=None, seed: int =
     if write: write_split(root, s, source=src, seed=seed, fine=fine)
     return s
 
-# %% ../nbs/03_data.ipynb #28fbd297
+# %% ../nbs/03_data.ipynb #61fab559
 def synthetic_to_folder(root, split="64", n_train: int = 1024, n_val: int = 256, split_seed: int = 0, size: int = 96,
                         seed: int = 0, difficulty: float = 0.5) -> Path:
     """Write the synthetic benchmark as a folder dataset: `images/<id>.png`, `labels/<id>.png` (every image, so the
@@ -582,7 +589,6 @@ def synthetic_to_folder(root, split="64", n_train: int = 1024, n_val: int = 256,
                                        "images: images\nlabels: labels\nimage_suffix: .png\nlabel_suffix: .png\nval: splits/val.txt\n")
     write_split(root / "splits", sp, source=f"the synthetic split {split} (n_train={n_train}, n_val={n_val}, seed={split_seed})", seed=split_seed)
     return root
-
 
 # %% ../nbs/03_data.ipynb #da1b5258
 @dataclass
@@ -624,7 +630,7 @@ class EpochPlan:
                 out.append([(s[p], derive_seed(self.seed, epoch, which, p)) for p in range(lo, lo + b)])
         return out
 
-# %% ../nbs/03_data.ipynb #80b3514e
+# %% ../nbs/03_data.ipynb #d11a5728
 class SeededDataset(Dataset):
     "Wraps a dataset; items are (index, seed): python/numpy/torch are seeded with `seed` before `ds[index]`."
     def __init__(self, ds): self.ds = ds
@@ -637,6 +643,22 @@ class SeededDataset(Dataset):
 def make_loader(ds, batches: list, num_workers: int = 0, pin_memory: bool = False):
     "A DataLoader that yields exactly `batches` (lists of (index, seed)) in order."
     return DataLoader(SeededDataset(ds), batch_sampler=batches, num_workers=num_workers, pin_memory=pin_memory)
+
+class EpochLoader:
+    """One DataLoader for the whole run whose batches are replaced each epoch: with workers they are started once
+    (`persistent_workers`), not once per epoch; `epoch(batches)` iterates exactly `batches` in order."""
+    class _Batches:
+        def __init__(self): self.batches = []
+        def __iter__(self): return iter(list(self.batches))
+        def __len__(self): return len(self.batches)
+
+    def __init__(self, ds, num_workers: int = 0, pin_memory: bool = False):
+        self.sampler = EpochLoader._Batches()
+        self.loader = DataLoader(SeededDataset(ds), batch_sampler=self.sampler, num_workers=num_workers, pin_memory=pin_memory,
+                                 persistent_workers=num_workers > 0)
+    def epoch(self, batches: list):
+        self.sampler.batches = batches
+        return iter(self.loader)
 
 # %% ../nbs/03_data.ipynb #b608b9f1
 class ToySegmentation(Dataset):
@@ -660,7 +682,7 @@ def toy_datasets(n_l: int = 8, n_u: int = 16, n_val: int = 4, size: int = 33, nu
             "val": ToySegmentation(n_val, size, num_classes, seed=3, flip=False),
             "info": {"class_names": [f"c{i}" for i in range(num_classes)], "labeled_sha256": "toy"}}
 
-# %% ../nbs/03_data.ipynb #47476057
+# %% ../nbs/03_data.ipynb #768b1349
 def _split_root(dc) -> Path:
     if dc.splits_root: return Path(dc.splits_root)
     key = dc.dataset.lower()
