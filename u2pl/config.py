@@ -68,6 +68,7 @@ class TrainConfig:
     aux_weight: float = 0.4
     grad_clip: float = 0.0                     # 0 = off
     max_iters: Optional[int] = None            # stop after this many optimizer steps (smoke runs); schedule unchanged
+    time_budget_min: Optional[float] = None    # minutes: train.epochs := the most that fit, from step times measured at the start
     iters_per_epoch: Optional[int] = None      # exactly this many optimizer steps per epoch (None: the reference rule, see below)
     loss_explosion_factor: float = 20.0        # stop when a step's loss exceeds this many times the median of the last 100 (0 = off)
 
@@ -262,6 +263,7 @@ def check_config(cfg: Config) -> Config:
     bad = [m for m in cfg.eval.models if m not in ("teacher", "student")]
     if bad or not cfg.eval.models: err("eval.models", "must be a non-empty list of 'teacher' / 'student'")
     if cfg.train.max_iters is not None and cfg.train.max_iters < 1: err("train.max_iters", "must be >= 1 or null")
+    if cfg.train.time_budget_min is not None and not cfg.train.time_budget_min > 0: err("train.time_budget_min", "must be > 0 (minutes) or null")
     r = cfg.runtime.resume
     if r not in ("auto", "none") and not r.endswith((".pt", ".pth")):
         err("runtime.resume", "must be 'auto', 'none' or a path to a .pt/.pth checkpoint")

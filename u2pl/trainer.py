@@ -2,7 +2,7 @@
 
 # %% ../nbs/13_trainer.ipynb #2c57eccd
 from __future__ import annotations
-import collections, contextlib, datetime, json, math, os, statistics, time, weakref
+import collections, contextlib, copy, datetime, json, math, os, statistics, time, weakref
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -26,7 +26,7 @@ from .step import set_train_mode, teacher_pass, inspect_pass, contrastive_inputs
 # %% auto #0
 __all__ = ['LOG_KEYS', 'poly_factor', 'set_lr', 'RecordingBank', 'FrozenBank', 'TrainingDiverged', 'NonFiniteLossError',
            'LossExplosionError', 'NonFiniteStateError', 'check_finite', 'check_states_finite', 'toy_config', 'Trainer',
-           'window_class_stats']
+           'window_class_stats', 'budget_seconds', 'epochs_for_budget']
 
 # %% ../nbs/13_trainer.ipynb #234ce7cd
 def poly_factor(k: int, total: int, power: float = 0.9) -> float:
@@ -410,6 +410,9 @@ def resume(self: Trainer) -> bool:
     self.best, self.teacher_copied = dict(ck.get("best") or {}), bool(ck.get("teacher_copied", False))
     rngs = ck.get("rng") or []
     if rngs: set_rng_state(rngs[self.rank] if len(rngs) == self.world else rngs[0])
+    if self.cfg.train.time_budget_min:                # a time-budgeted run keeps the length its first start measured
+        self.cfg.train.epochs = int(ck["config"]["train"]["epochs"]); self.total_iters = self.cfg.train.epochs * self.iters_per_epoch
+        self.log(f"time budget: train.epochs {self.cfg.train.epochs}, as measured when this run started")
     diff = config_diff(ck["config"], to_dict(self.cfg))
     if diff: self.log(f"note: config differs from the checkpoint's in {', '.join(diff[:8])}{' ...' if len(diff) > 8 else ''}")
     if self.main:
@@ -429,9 +432,17 @@ def protocol(self: Trainer, model_name: str, mode: str, crop) -> dict:
             "model": model_name, "epoch": self.epoch, "iter": self.global_iter, "mode": cfg.mode, "method": cfg.semi.method}
 
 @patch
+def _evaluate_model(self: Trainer, model, loader) -> dict:
+    "`u2pl.evaluate.evaluate` of `model` on `loader` with the run's protocol (eval.mode, crop, stride, label padding, AMP)."
+    from u2pl.evaluate import evaluate as _evaluate
+    cfg, ec = self.cfg, self.cfg.eval
+    return _evaluate(model, loader, cfg.data.num_classes, mode=ec.mode, crop=ec.crop or cfg.data.crop_size, stride=ec.stride,
+                     ignore_index=cfg.data.ignore_index, device=self.device, amp_dtype=self.amp_dtype,
+                     label_pad=cfg.data.label_pad, class_names=self.info.get("class_names"))
+
+@patch
 def evaluate_now(self: Trainer) -> dict:
     "Evaluate the configured models; append to eval.jsonl (rank 0); return {requested name: result line}."
-    from u2pl.evaluate import evaluate as _evaluate
     cfg, ec = self.cfg, self.cfg.eval
     val = self.data.get("val")
     if val is None or len(val) == 0: return {}
@@ -447,9 +458,7 @@ def evaluate_now(self: Trainer) -> dict:
         actual = "teacher" if name == "teacher" and teacher_ok else "student"
         if actual not in done:
             model = self.teacher.model if actual == "teacher" else unwrap(self.model)
-            r = _evaluate(model, loader, cfg.data.num_classes, mode=ec.mode, crop=crop, stride=ec.stride,
-                          ignore_index=cfg.data.ignore_index, device=self.device, amp_dtype=self.amp_dtype,
-                          label_pad=cfg.data.label_pad, class_names=self.info.get("class_names"))
+            r = self._evaluate_model(model, loader)
             prev = self.best.get(actual)                          # bests are kept per model actually evaluated
             r["is_best"] = prev is None or r["miou"] > prev["miou"]
             if r["is_best"]: self.best[actual] = {"miou": r["miou"], "epoch": self.epoch, "iter": self.global_iter}
@@ -553,6 +562,79 @@ def _stop_at(self: Trainer) -> int:
     m = self.cfg.train.max_iters
     return min(self.total_iters, m) if m else self.total_iters
 
+# %% ../nbs/13_trainer.ipynb #75071f78
+def budget_seconds(E: int, iters_per_epoch: int, sup_epochs: int, t_sup: float, t_u2pl: float | None = None,
+                   t_eval: float = 0.0, eval_every: int = 1) -> float:
+    "T(E) above; `t_u2pl=None`: every epoch supervised-only (SupOnly)."
+    n_sup = E if t_u2pl is None else min(E, sup_epochs)
+    return iters_per_epoch * (n_sup * t_sup + (E - n_sup) * (t_u2pl or 0.0)) + -(-E // eval_every) * t_eval
+
+def epochs_for_budget(budget_s: float, iters_per_epoch: int, sup_epochs: int, t_sup: float, t_u2pl: float | None = None,
+                      t_eval: float = 0.0, eval_every: int = 1) -> int:
+    "The largest E with T(E) <= budget_s; at least sup_epochs + 1 with U2PL steps, 1 without."
+    args = (iters_per_epoch, sup_epochs, t_sup, t_u2pl, t_eval, eval_every)
+    if t_sup <= 0 or (t_u2pl is not None and t_u2pl <= 0): raise ValueError("step times must be > 0")
+    E = 1 if t_u2pl is None else sup_epochs + 1
+    while budget_seconds(E + 1, *args) <= budget_s: E += 1
+    return E
+
+# %% ../nbs/13_trainer.ipynb #37a8fe8a
+@patch
+def _time_steps(self: Trainer) -> dict:
+    "Seconds per supervised-only step ('sup'), per U2PL step ('u2pl'; semi runs) and per evaluation ('eval'); no trace left."
+    cfg = self.cfg
+    saved = copy.deepcopy({"model": unwrap(self.model).state_dict(), "optimizer": self.optimizer.state_dict(),
+                           "teacher": self.teacher.state_dict() if self.teacher is not None else None,
+                           "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+                           "memory_bank": self.bank.state_dict() if self.bank is not None else None})
+    rng, where = rng_state(), (self.epoch, self.iter_in_epoch, self.global_iter, self.teacher_copied)
+    def step_time(epoch):
+        self.epoch, self.iter_in_epoch, self.global_iter = epoch, 0, epoch * self.iters_per_epoch
+        batches, times = self.epoch_batches(), []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            micro = next(batches, None)
+            if micro is None: break
+            self.train_step(micro); self.global_iter += 1
+            if self.cuda: torch.cuda.synchronize(self.device)
+            times.append(time.perf_counter() - t0)
+        return statistics.mean(times[1:] or times)
+    try:
+        t = {"u2pl": step_time(cfg.semi.sup_only_epoch)} if self.semi else {}
+        t["sup"] = step_time(0) if not self.semi or cfg.semi.sup_only_epoch > 0 else t["u2pl"]
+        t["eval"] = self._time_eval()
+    finally:                                                  # undo the probe
+        load_states(saved, "(time-budget probe)", to_dict(cfg), self.model, self.teacher, self.optimizer, self.scaler, self.bank)
+        set_rng_state(rng); self.epoch, self.iter_in_epoch, self.global_iter, self.teacher_copied = where
+        self._recent_losses.clear()
+    return t
+
+@patch
+def _time_eval(self: Trainer) -> float:
+    "Seconds of one evaluation: val_batch_size of this rank's images, scaled to its share and to the models evaluated."
+    cfg, val = self.cfg, self.data.get("val")
+    n = 0 if val is None else len(val) if cfg.eval.max_images is None else min(cfg.eval.max_images, len(val))
+    mine = list(range(self.rank, n, self.world))
+    if not mine: return 0.0
+    part = mine[:cfg.data.val_batch_size]
+    t0 = time.perf_counter()
+    self._evaluate_model(unwrap(self.model), DataLoader(torch.utils.data.Subset(val, part), batch_size=len(part)))
+    return (time.perf_counter() - t0) * len(mine) / len(part) * len(set(cfg.eval.models))
+
+@patch
+def _apply_budget(self: Trainer):
+    "train.epochs (and the schedule's length) := the most epochs that fit train.time_budget_min, from measured step times."
+    cfg, I = self.cfg, self.iters_per_epoch
+    t = self._time_steps()
+    args = (I, cfg.semi.sup_only_epoch if self.semi else 0, t["sup"], t.get("u2pl"), t["eval"], cfg.eval.every)
+    E = all_gather_object(epochs_for_budget(60 * cfg.train.time_budget_min, *args))[0]   # rank 0's count, on every rank
+    was, est = cfg.train.epochs, budget_seconds(E, *args)
+    cfg.train.epochs, self.total_iters = E, E * I
+    u2pl = f", {t['u2pl']:.3g} s per U2PL step" if self.semi else ""
+    over = " (more than the budget: the shortest run with one U2PL epoch)" if est > 60 * cfg.train.time_budget_min else ""
+    self.log(f"time budget {cfg.train.time_budget_min:g} min: {t['sup']:.3g} s per supervised-only step{u2pl}, "
+             f"{t['eval']:.3g} s per evaluation -> train.epochs {E} (was {was}), {E * I} steps, about {est / 60:.1f} min{over}")
+
 # %% ../nbs/13_trainer.ipynb #5643ccf5
 @patch
 def _log_data(self: Trainer):
@@ -570,13 +652,14 @@ def fit(self: Trainer) -> dict:
     cfg, rt = self.cfg, self.cfg.runtime
     # the run folder: resolved config, optional TensorBoard; then continue from a checkpoint if there is one
     if self.main:
-        self.run_dir.mkdir(parents=True, exist_ok=True); save_yaml(cfg, self.run_dir / "config.yaml")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         if rt.tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
                 self._tb = SummaryWriter(str(self.run_dir / "tb"))
             except Exception: self.log("tensorboard requested but not installed; skipping")
-    self.resume()
+    if not self.resume() and cfg.train.time_budget_min: self._apply_budget()   # a fresh run with a time budget: its epochs
+    if self.main: save_yaml(cfg, self.run_dir / "config.yaml")
     gb = global_batch(cfg, self.world)
     self._log_data()
     self.log(f"{cfg.semi.method} ({cfg.mode} mode, recipe {cfg.recipe or 'as configured'}) on {self.world} process(es) [{self.device}], {self.iters_per_epoch} iterations/epoch x "
