@@ -7,9 +7,13 @@ recorded with the code at commit ed55b7e (the trainer's own `_teacher_pass`); at
 redesign these runs are bit-identical on this project's CPU. The synthetic run's values were re-recorded once, when
 the training transform's window resize moved to `F.grid_sample` (training pixels moved by less than 0.04 grey
 levels; the commit before it still gave the ed55b7e values); the toy run does not use that transform and is
-unchanged since ed55b7e. The comparison allows float noise (1e-6 relative),
-so that a CPU with other vector units does not fail it, while any change of behaviour moves these numbers by far
-more.
+unchanged since ed55b7e.
+
+Float noise: the values were recorded on one x86-64 CPU; another one (an AMD EPYC, other vector units and so other
+summation orders in the BLAS kernels) gives the same first steps to 1e-7, and training amplifies the difference step
+by step: at most 1.0e-3 relative in a loss (loss_c at step 10), 1.3e-6 in the weight statistics and 3.7e-4 in the
+memory bank's key sum. The tolerances sit a few times above that (losses 5e-3, weights 1e-4, bank 2e-3), which any
+change of behaviour (another drop percentage, temperature, sampling order, augmentation) exceeds by far.
 """
 import json, math, sys
 import torch
@@ -39,7 +43,7 @@ def _stats(sd: dict) -> list:
     fl = [v.double() for v in sd.values() if v.is_floating_point()]
     return [math.sqrt(sum(float(v.norm() ** 2) for v in fl)), sum(float(v.sum()) for v in fl)]
 
-def _close(a, b, rel=1e-6):
+def _close(a, b, rel):
     if a is None or b is None: return a is None and b is None
     return abs(a - b) <= rel * max(abs(a), abs(b), 1e-12)
 
@@ -52,10 +56,10 @@ def _check(name, tmp_path):
     got = {"loss": [r["loss"] for r in rows], "loss_c": [r.get("loss_c") for r in rows]}
     ck = torch.load(d / "ckpt/latest.pt", map_location="cpu", weights_only=True)
     for k in ("loss", "loss_c"):
-        assert len(got[k]) == len(rec[k]) and all(_close(a, b) for a, b in zip(got[k], rec[k])), (k, got[k], rec[k])
+        assert len(got[k]) == len(rec[k]) and all(_close(a, b, 5e-3) for a, b in zip(got[k], rec[k])), (k, got[k], rec[k])
     for part, sd in (("model", ck["model"]), ("teacher", ck["teacher"]["model"])):
-        assert all(_close(a, b) for a, b in zip(_stats(sd), rec[part])), (part, _stats(sd), rec[part])
-    assert _close(float(ck["memory_bank"]["buffer"].double().abs().sum()), rec["bank"])
+        assert all(_close(a, b, 1e-4) for a, b in zip(_stats(sd), rec[part])), (part, _stats(sd), rec[part])
+    assert _close(float(ck["memory_bank"]["buffer"].double().abs().sum()), rec["bank"], 2e-3)
 
 def test_synthetic_run_matches_recorded(tmp_path): _check("synthetic", tmp_path)
 

@@ -9,8 +9,8 @@ from .entropy import class_rank_masks
 from .config import ContrastiveConfig
 
 # %% auto #0
-__all__ = ['check_params', 'reference_params', 'sort_ranks', 'uniform_index', 'nth_true', 'info_nce', 'paper_masks',
-           'cosine_logits', 'reference_negative_mask', 'onehot_labels', 'contrastive_loss']
+__all__ = ['check_params', 'reference_params', 'sort_ranks', 'uniform_index', 'nth_true', 'streamed_info_nce', 'info_nce',
+           'paper_masks', 'cosine_logits', 'reference_negative_mask', 'onehot_labels', 'contrastive_loss']
 
 # %% ../nbs/08_contrastive.ipynb #896da766
 def check_params(cfg: ContrastiveConfig) -> ContrastiveConfig:
@@ -50,13 +50,55 @@ def nth_true(mask: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     return torch.searchsorted(cs, r + 1).clamp(max=mask.shape[1] - 1)
 
 # %% ../nbs/08_contrastive.ipynb #90e95705
+class _StreamedInfoNCE(torch.autograd.Function):
+    "Per-anchor InfoNCE losses with the negatives fetched chunk by chunk; saves only [P*Q, D] for the backward pass."
+    @staticmethod
+    def forward(ctx, anchors, positives, negatives_of, K, temperature, eps, chunk):
+        P, Q, D = anchors.shape
+        raw = anchors.norm(dim=-1, keepdim=True)
+        a = anchors / raw.clamp_min(eps)                                          # F.normalize
+        zq = F.normalize(positives, dim=-1, eps=eps).repeat_interleave(Q, 0)      # [P*Q, D]
+        a_f = a.reshape(P * Q, D)
+        pos = (a_f * zq).sum(-1)
+        loss, grad_dir = torch.empty_like(pos), torch.empty_like(a_f)
+        step = max(1, chunk // max(1, K * D))
+        for s in range(0, P * Q, step):                                           # a chunk of anchors at a time
+            e = min(s + step, P * Q)
+            n = negatives_of(s, e).to(a.dtype)                                    # [m, K, D], read once
+            inv = n.norm(dim=-1).clamp_min_(eps).reciprocal_()
+            logits = torch.cat([pos[s:e, None], torch.bmm(a_f[s:e, None, :], n.transpose(1, 2))[:, 0] * inv], 1) / temperature
+            lse = logits.logsumexp(1)
+            loss[s:e] = lse - logits[:, 0]
+            sm = (logits - lse[:, None]).exp_()                                   # softmax over [positive, negatives]
+            grad_dir[s:e] = torch.baddbmm((sm[:, :1] * zq[s:e])[:, None], (sm[:, 1:] * inv)[:, None], n)[:, 0] - zq[s:e]
+        ctx.save_for_backward(a, raw, grad_dir)
+        ctx.scale, ctx.eps = 1.0 / (Q * temperature), eps
+        return loss.view(P, Q).mean(1)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):
+        a, raw, grad_dir = ctx.saved_tensors
+        P, Q, D = a.shape
+        ga = grad_dir.view(P, Q, D) * (g * ctx.scale).view(P, 1, 1)              # dL/d(a hat)
+        proj = (ga - a * (a * ga).sum(-1, keepdim=True)) / raw.clamp_min(ctx.eps)
+        return torch.where(raw > ctx.eps, proj, ga / ctx.eps), None, None, None, None, None, None
+
+def streamed_info_nce(anchors: torch.Tensor, positives: torch.Tensor, negatives_of, num_negatives: int, temperature: float,
+                      eps: float = 1e-8, chunk: int = 2 ** 19) -> torch.Tensor:
+    """Per-class InfoNCE [P] of anchors [P,Q,D] against positives [P,D] and `negatives_of(s, e) -> [e-s, K, D]`, the
+    negatives of flat anchors s:e (anchors.view(P*Q, D)), fetched `chunk` floats at a time; gradients to the anchors only."""
+    if anchors.dim() != 3 or positives.shape != (anchors.shape[0], anchors.shape[2]):
+        raise ValueError(f"anchors must be [P,Q,D] and positives [P,D], got {tuple(anchors.shape)} and {tuple(positives.shape)}")
+    if positives.requires_grad: raise ValueError("positives are constants here (teacher prototypes): pass them detached")
+    return _StreamedInfoNCE.apply(anchors, positives, negatives_of, int(num_negatives), float(temperature), float(eps), int(chunk))
+
 def info_nce(anchors: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor, temperature: float, eps: float = 1e-8) -> torch.Tensor:
-    "Per-class InfoNCE with the positive at index 0: anchors [P,Q,D], positives [P,D], negatives [P,Q,K,D] -> [P]."
-    a = F.normalize(anchors, dim=-1, eps=eps)
-    pos = (a * F.normalize(positives, dim=-1, eps=eps)[:, None]).sum(-1)                    # [P,Q]
-    neg = torch.einsum("pqd,pqkd->pqk", a, negatives) / negatives.norm(dim=-1).clamp_min(eps)  # [P,Q,K]
-    logits = torch.cat([pos[..., None], neg], -1) / temperature
-    return (torch.logsumexp(logits, -1) - logits[..., 0]).mean(-1)
+    "Per-class InfoNCE with the positive at index 0: anchors [P,Q,D], positives [P,D], negatives [P,Q,K,D] (constants) -> [P]."
+    if negatives.requires_grad: raise ValueError("negatives are constants here (memory-bank keys): pass them detached")
+    flat = negatives.reshape(-1, *negatives.shape[-2:])
+    return streamed_info_nce(anchors, positives, lambda s, e: flat[s:e], negatives.shape[-2], temperature, eps)
+
 
 # %% ../nbs/08_contrastive.ipynb #efaa7e4d
 def paper_masks(prob, labels, low_mask, high_mask, num_labeled, cfg, ignore_index: int = 255):
@@ -119,9 +161,11 @@ def _paper_loss(rep, rep_teacher, prob, labels, low_mask, high_mask, num_labeled
     neg_idx = uniform_index(n_queue, Q * K, generator)          # [V, Q*K]
     anchors = rep.flatten(2)[pix // (h * w), :, pix % (h * w)]  # [V, Q, D], with grad
     protos = (lv[valid_classes].to(rt_flat.dtype) @ rt_flat) / n_low[valid_classes, None]
-    negs = bank.gather(valid_classes, neg_idx).to(dev, rep.dtype).view(V, Q, K, D)
+    cls, nidx = valid_classes.repeat_interleave(Q), neg_idx.view(V * Q, K)   # anchor row -> its class and queue positions
+    negs_of = lambda s, e: bank.gather(cls[s:e], nidx[s:e]).to(dev, rep.dtype)   # streamed: no [V,Q,K,D] tensor
     ok = (n_anchor > 0) & (n_queue > 0)
-    per_class = torch.where(ok, info_nce(anchors, protos.to(rep.dtype), negs, cfg.temperature), torch.zeros((), device=dev, dtype=rep.dtype))
+    per_class = torch.where(ok, streamed_info_nce(anchors, protos.to(rep.dtype), negs_of, K, cfg.temperature),
+                            torch.zeros((), device=dev, dtype=rep.dtype))
     stats["n_contributing"] = ok.sum()
     return per_class.sum() / V, stats
 
