@@ -203,6 +203,14 @@ def main(argv=None):
         ptrs = [torch.tensor([a.queue_fill]) for _ in range(C)]
         last["ref"] = step_ref(inp, memobank, ptrs, caps, ref_cfg)
 
+    # ours with a bfloat16 queue (contrastive.queue_dtype: bfloat16): the same keys rounded, half the bytes moved
+    bank_b = ClassQueues(C, D, capacities=caps, device=dev, dtype=torch.bfloat16)
+    bank_b.enqueue(fill.reshape(-1, D), torch.arange(C).repeat_interleave(a.queue_fill))
+    gen_b = torch.Generator(device=dev).manual_seed(0)
+    def ours_bf16():
+        last["ours_bf16"] = step_ours(inp, bank_b, cfg, generator=gen_b)
+        bank_b.ptr.copy_(ptr0); bank_b._size.copy_(size0)
+
     cfg_r = ContrastiveConfig(mode="reference")
     bank_r = ClassQueues(C, D, capacities=caps, device=dev)
     bank_r.enqueue(fill.reshape(-1, D), torch.arange(C).repeat_interleave(a.queue_fill))
@@ -210,7 +218,7 @@ def main(argv=None):
         last["ours_ref"] = step_ours(inp, bank_r, cfg_r)
         bank_r.ptr.copy_(ptr0); bank_r._size.copy_(size0)
 
-    t_ours, t_ref, t_ours_ref, t_floor = timeit([ours, ref, ours_ref, lambda: step_floor(inp)], a.steps, dev)
+    t_ours, t_ref, t_ours_ref, t_floor, t_bf16 = timeit([ours, ref, ours_ref, lambda: step_floor(inp), ours_bf16], a.steps, dev)
     st = last["ours"][2]
     print(f"malloc tuning: {'MALLOC_MMAP_THRESHOLD_' in os.environ}")
     print(f"device={dev}{' (' + torch.cuda.get_device_name(dev) + ')' if dev.type == 'cuda' else ''} threads={torch.get_num_threads()} crop={a.crop} feat={tuple(inp['rep'].shape)} classes={C} queue_fill={a.queue_fill} steps={a.steps}")
@@ -221,9 +229,11 @@ def main(argv=None):
           "are no-ops here and not timed")
     print(f"{'':12s}{'median s/step':>15s}{'L_u':>10s}{'L_c':>10s}")
     print(f"{'ours':12s}{t_ours:15.4f}{last['ours'][0]:10.4f}{last['ours'][1]:10.4f}   (L_c x loss_weight {cfg.loss_weight})")
+    print(f"{'ours bf16 q':12s}{t_bf16:15.4f}{last['ours_bf16'][0]:10.4f}{last['ours_bf16'][1]:10.4f}   (contrastive.queue_dtype: bfloat16)")
     print(f"{'reference':12s}{t_ref:15.4f}{last['ref'][0]:10.4f}{last['ref'][1]:10.4f}")
     print(f"{'ours (ref)':12s}{t_ours_ref:15.4f}{last['ours_ref'][0]:10.4f}{last['ours_ref'][1]:10.4f}   (mode='reference', same queue workload as the reference)")
     print(f"{'floor':12s}{t_floor:15.4f}   (full-resolution upsampling, one entropy, CE forward+backward: shared by every implementation)")
+    print(f"ours / floor: {t_ours / t_floor:.2f}x (bf16 queue {t_bf16 / t_floor:.2f}x); reference / floor: {t_ref / t_floor:.2f}x")
     print(f"speed-up: {t_ref / t_ours:.1f}x (ours paper mode vs reference), {t_ref / t_ours_ref:.1f}x (like for like); "
           f"the floor caps it at {t_ref / t_floor:.1f}x on this machine")
     if a.profile:

@@ -55,7 +55,10 @@ def _worker(rank, world, port, outdir):
             before = dict(counts)
             qs.enqueue(*_batch(rank, step), pad_to=16 if step % 2 else None)
             per_call.append({k: counts.get(k, 0) - before.get(k, 0) for k in counts if counts.get(k, 0) != before.get(k, 0)})
-        torch.save({"queues": [qs.get(c) for c in range(C)], "per_call": per_call, "sizes": qs.sizes},
+        qb = ClassQueues(300, D, capacity=2, bg_capacity=None, dtype=torch.bfloat16)   # class ids beyond bfloat16's exact 256
+        qb.enqueue(torch.full((1, D), float(rank + 1)), torch.tensor([299 - rank]))
+        torch.save({"queues": [qs.get(c) for c in range(C)], "per_call": per_call, "sizes": qs.sizes,
+                    "bf16": {c: qb.get(c) for c in (298, 299)}},
                    os.path.join(outdir, f"rank{rank}.pt"))
     finally:
         dist.destroy_process_group()
@@ -82,3 +85,5 @@ def test_two_ranks_identical_queues_and_one_gather():
             # without pad_to: size exchange + data gather, both dist.all_gather; with pad_to: data gather only
             assert calls == {"all_gather": 1 if step % 2 else 2}, (r, step, calls)
     assert any(q[0].shape[0] == cap for q, cap in zip(ref, CAPS))  # overflow was exercised
+    for r in range(world):                                          # a bfloat16 bank keeps class ids exact: 299 and 298
+        assert res[r]["bf16"][299].tolist() == [[1.0] * D] and res[r]["bf16"][298].tolist() == [[2.0] * D]

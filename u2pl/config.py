@@ -102,6 +102,7 @@ class ContrastiveConfig:
     dim: int = 256
     queue_capacity: int = 30000
     queue_capacity_bg: int = 50000             # class 0
+    queue_dtype: str = "float32"               # float32 | bfloat16 (keys at half the memory and traffic; the loss computes in float32)
 
 @dataclass
 class EvalConfig:
@@ -155,6 +156,7 @@ CHOICES = {
     "semi.teacher_copy": ("once", "every_iter"),
     "semi.strong_aug": ("cutmix", "cutout", "classmix", "none"),
     "contrastive.mode": ("paper", "reference"),
+    "contrastive.queue_dtype": ("float32", "bfloat16"),
     "eval.mode": ("whole", "center_crop", "sliding"),
     "runtime.device": ("auto", "cpu", "cuda"),
     "runtime.amp": ("auto", "none", "bf16", "fp16"),

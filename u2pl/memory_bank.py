@@ -73,13 +73,14 @@ def _gather_keys(keys, labels, group=None, pad_to=None):
     else:
         m = int(pad_to)
         if keys.shape[0] > m: raise ValueError(f"{keys.shape[0]} keys exceed pad_to={m}")
-    packed = torch.full((m, keys.shape[1] + 1), -1.0, dtype=keys.dtype, device=keys.device)
+    dt = keys.dtype if keys.element_size() >= 4 else torch.float32      # class ids stay exact (bfloat16 holds integers to 256 only)
+    packed = torch.full((m, keys.shape[1] + 1), -1.0, dtype=dt, device=keys.device)
     packed[:keys.shape[0], :-1] = keys
-    packed[:keys.shape[0], -1] = labels.to(keys.dtype)
+    packed[:keys.shape[0], -1] = labels.to(dt)
     out = [torch.empty_like(packed) for _ in range(world)]
     dist.all_gather(out, packed, group=group)                       # the one data collective
     allp = torch.cat(out)
-    return allp[:, :-1], allp[:, -1].round().long()                 # padding rows keep label -1
+    return allp[:, :-1].to(keys.dtype), allp[:, -1].round().long()  # padding rows keep label -1
 
 @patch
 def enqueue(self: ClassQueues, keys: torch.Tensor, labels: torch.Tensor, check: bool = True, pad_to=None) -> torch.Tensor:

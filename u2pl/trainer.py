@@ -194,7 +194,7 @@ def _build_model(self: Trainer):
     if self.use_contrastive:
         if not mc.rep_head: raise ConfigError("contrastive.enabled=True needs model.rep_head=True (or set contrastive.enabled: false)")
         self.bank = ClassQueues(cfg.data.num_classes, dim=cc.dim, capacity=cc.queue_capacity, bg_capacity=cc.queue_capacity_bg,
-                                device=self.device)
+                                device=self.device, dtype=getattr(torch, cc.queue_dtype))
         w = cc.loss_weight
         self.c_weight = 1.0 / (self.world * self.accum) if w == "1/W" else float(w)   # "1/W": W = shards (GPUs x accum) emulated
         self.ccfg = check_params(cc)
