@@ -1,6 +1,7 @@
 """Every preset trains: the trainer of each preset (VOC classic, VOC blended, Cityscapes, synthetic, custom), in paper
 and in reference mode, builds on tiny data and takes one optimizer step of each method with the preset's own recipe
-(OHEM and the aux head for Cityscapes, its contrastive settings, teacher copy rule, lr groups); only the sizes are
+(OHEM and the aux head for Cityscapes, its contrastive settings, teacher copy rule, lr groups; U2PL with AEL with the
+with_AEL branch's values on Cityscapes); only the sizes are
 shrunk. A name used by a preset's code path but defined nowhere in the package fails here, not on a user's GPU."""
 import math
 import pytest
@@ -16,7 +17,7 @@ SHRINK = {"model.backbone": "resnet18", "model.multi_grid": False, "model.aspp_d
           "contrastive.num_negatives": 4, "contrastive.dim": 16, "runtime.device": "cpu", "runtime.num_threads": 1}
 
 @pytest.mark.parametrize("mode", ["paper", "reference"])
-@pytest.mark.parametrize("method", ["u2pl", "suponly"])
+@pytest.mark.parametrize("method", ["u2pl", "suponly", "u2pl_ael"])
 @pytest.mark.parametrize("preset", ["voc_classic", "voc_blended", "cityscapes", "synthetic", "custom"])
 def test_one_step_of_every_preset(tmp_path, preset, method, mode):
     over = {**SHRINK, "semi.method": method, "mode": mode, "runtime.run_dir": str(tmp_path / "run")}
@@ -29,9 +30,11 @@ def test_one_step_of_every_preset(tmp_path, preset, method, mode):
     before = [p.detach().clone() for p in tr.model.parameters()]
     terms, stats = tr.train_step(next(iter(tr.epoch_batches())))
     assert all(math.isfinite(float(v)) for v in terms.values()), terms
-    assert ("loss_u" in terms) == (method == "u2pl") and float(terms["loss_sup"]) > 0
+    assert ("loss_u" in terms) == (method != "suponly") and ("loss_cons_u" in terms) == (method == "u2pl_ael") and float(terms["loss_sup"]) > 0
     assert any(not torch.equal(a, b) for a, b in zip(before, tr.model.parameters()))      # the optimizer stepped
     if preset == "cityscapes": assert tr.loss_sup.criterion == "ohem" and cfg.model.aux_head
+    if preset == "cityscapes" and method == "u2pl_ael":                  # the with_AEL branch's values
+        assert cfg.ael.acp_exclude == [0, 1, 2, 8, 10] and cfg.train.weight_decay == 1e-4 and cfg.ael.contrastive_start_epoch == 20
 
 @pytest.mark.parametrize("dataset", ["synthetic", "folder"])
 @pytest.mark.parametrize("preset", ["voc_classic", "cityscapes", "synthetic", "custom"])

@@ -7,6 +7,7 @@ of seed, iteration and shard; every sample's augmentation of seed, epoch and pos
 model / teacher / optimizer / memory bank state.
 """
 import json, os, signal, subprocess, time
+import pytest
 import torch
 from _helpers import train_cmd, run, load, env, ROOT
 
@@ -20,8 +21,16 @@ def _equal_states(a, b):
     for i, s in a["optimizer"]["state"].items():
         assert torch.equal(s["momentum_buffer"], b["optimizer"]["state"][i]["momentum_buffer"])
     assert a["global_iter"] == b["global_iter"] and a["best"] == b["best"]
+    if a.get("ael"):                                              # U2PL with AEL: both banks and the epoch's partner plan
+        for k in ("conf", "seen"): assert torch.equal(a["ael"]["confidence"][k], b["ael"]["confidence"][k]), k
+        assert torch.equal(a["ael"]["presence"]["present"], b["ael"]["presence"]["present"])
+        assert a["ael"]["acm_plan"] == b["ael"]["acm_plan"]
 
-def test_kill9_then_resume_matches_uninterrupted(tmp_path):
+METHODS = {"u2pl": [], "u2pl_ael": ["semi.method=u2pl_ael", "ael.contrastive_start_epoch=1"]}
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_kill9_then_resume_matches_uninterrupted(tmp_path, method):
+    SETS = globals()["SETS"] + METHODS[method]
     run(train_cmd(tmp_path / "full", *SETS))
     full = load(tmp_path / "full/ckpt/latest.pt")
     assert full["global_iter"] == 24

@@ -6,16 +6,20 @@ number per class: how confident the student is on that class."""
 
 # %% ../nbs/20_ael.ipynb #c44be7ef
 from __future__ import annotations
-import math
+import math, random
 import numpy as np
 import torch
 import torch.nn.functional as F
 import torch.distributed as dist
 from scipy import ndimage
+from .entropy import partition
+from .step import upsample, contrastive_inputs
+from .contrastive import contrastive_loss
 
 # %% auto #0
 __all__ = ['class_confidence_stats', 'ConfidenceBank', 'aes_keep', 'ael_consistency_loss', 'acp_classes', 'copy_paste',
-           'PresenceBank', 'acm_partner', 'random_box', 'region_box', 'acm_mask']
+           'PresenceBank', 'acm_partner', 'random_box', 'region_box', 'acm_mask', 'WithPasteSource', 'partner_index',
+           'WithPartner', 'acm_mix', 'fixed_contrastive_inputs', 'ael_loss']
 
 # %% ../nbs/20_ael.ipynb #bc0d8782
 def class_confidence_stats(prob: torch.Tensor, labels: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
@@ -50,7 +54,12 @@ class ConfidenceBank:
     @torch.no_grad()
     def update(self, prob: torch.Tensor, labels: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
         "One step: the student's softmax `prob [B,C,H,W]` on labelled images with `labels [B,H,W]`; returns c_hat [C]."
-        st = class_confidence_stats(prob, labels, ignore_index).to(self.conf.device)
+        return self.apply(class_confidence_stats(prob, labels, ignore_index))
+
+    @torch.no_grad()
+    def apply(self, st: torch.Tensor) -> torch.Tensor:
+        "One step from `class_confidence_stats` (summed over a step's micro-batches); returns c_hat [C]."
+        st = st.to(self.conf.device, torch.float32)
         if self.mode == "paper" and dist.is_available() and dist.is_initialized(): dist.all_reduce(st)
         present = st[1] > 0
         c_hat = torch.where(present, st[0] / st[1].clamp_min(1), torch.zeros_like(st[0]))
@@ -116,11 +125,18 @@ class PresenceBank:
         self.present = torch.zeros(int(num_classes), int(num_images), dtype=torch.bool, device=device)
 
     @torch.no_grad()
-    def update(self, pred: torch.Tensor, ids: torch.Tensor, area_frac: float = 0.01):
-        "Columns `ids [B]` := classes covering at least `area_frac` of their image in the argmax map `pred [B,H,W]`."
+    def update(self, pred: torch.Tensor, ids: torch.Tensor, area_frac: float = 0.01, sync: bool = True):
+        """Columns `ids [B]` := classes covering at least `area_frac` of their image in the argmax map `pred [B,H,W]`.
+        Under torch.distributed with `sync` (every rank the same B), every rank applies every rank's columns in rank order."""
         C = self.present.shape[0]
         counts = F.one_hot(pred.reshape(pred.shape[0], -1).clamp(0, C - 1), C).sum(1)              # [B, C]
-        self.present[:, ids.to(self.present.device)] = (counts >= area_frac * pred[0].numel()).T.to(self.present.device)
+        cols, ids = (counts >= area_frac * pred[0].numel()).T.to(self.present.device), ids.to(self.present.device)
+        if sync and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            packed = torch.cat([ids[None].long(), cols.long()])                                     # [1 + C, B]
+            out = [torch.empty_like(packed) for _ in range(dist.get_world_size())]
+            dist.all_gather(out, packed)
+            allp = torch.cat(out, 1); ids, cols = allp[0], allp[1:].bool()
+        self.present[:, ids] = cols
 
     def state_dict(self) -> dict: return {"present": self.present.clone()}
     def load_state_dict(self, sd: dict):
@@ -162,3 +178,79 @@ def acm_mask(pred: torch.Tensor, c: int, area_frac: float = 0.005, generator: to
     y0, x0, y1, x1 = region_box(pred, c, area_frac, generator) or random_box(H, W, generator)
     m = torch.zeros(H, W, dtype=torch.bool, device=pred.device); m[y0:y1, x0:x1] = True
     return m
+
+# %% ../nbs/20_ael.ipynb #8f786edc
+class WithPasteSource(torch.utils.data.Dataset):
+    """Labelled items with an ACP paste source: (image, label, src_image, src_label, has_src). With probability `prob`
+    (the item's seeded RNG) the source is a random item of `src` (the labelled images with the paste's resize range),
+    else zeros with an all-ignore label."""
+    def __init__(self, ds, src=None, prob: float = 0.5, ignore_index: int = 255):
+        self.ds, self.src, self.prob, self.ignore_index = ds, (ds if src is None else src), float(prob), ignore_index
+    def __len__(self): return len(self.ds)
+    def __getitem__(self, i):
+        img, lab = self.ds[i][:2]
+        if random.random() < self.prob:
+            s_img, s_lab = self.src[random.randrange(len(self.src))][:2]
+            return img, lab, s_img, s_lab, torch.tensor(True)
+        return img, lab, torch.zeros_like(img), torch.full_like(lab, self.ignore_index), torch.tensor(False)
+
+def partner_index(i: int, partner: int, c: int, n: int, num_classes: int) -> int:
+    "One integer for (image i, its partner, the ACM class): what the unlabelled loader's batches carry."
+    return (int(i) * n + int(partner)) * num_classes + int(c)
+
+class WithPartner(torch.utils.data.Dataset):
+    "Unlabelled items addressed by `partner_index`: (image, label, partner image, partner label, i, partner, class)."
+    def __init__(self, ds, num_classes: int): self.ds, self.num_classes = ds, int(num_classes)
+    def __len__(self): return len(self.ds)
+    def __getitem__(self, k):
+        k, c = divmod(int(k), self.num_classes)
+        i, j = divmod(k, len(self.ds))
+        a, b = self.ds[i], self.ds[j]
+        return a[0], a[1], b[0], b[1], torch.tensor(i), torch.tensor(j), torch.tensor(c)
+
+# %% ../nbs/20_ael.ipynb #92208176
+def acm_mix(classes, ids, partner_ids, presence: PresenceBank | None = None, area_frac: float = 0.005,
+            bank_area_frac: float = 0.01, generator: torch.Generator | None = None, sync: bool = True):
+    """A `teacher_pass` mixing stage for a batch cat(images, partners): each image b takes the box of partner b's
+    class-`classes[b]` region (from the teacher's argmax there; `acm_mask`); the presence bank learns both images."""
+    def mix(x, label, conf, prob, y):
+        B = x.shape[0] // 2
+        if presence is not None:
+            presence.update(label, torch.cat([torch.as_tensor(ids), torch.as_tensor(partner_ids)]).long(), bank_area_frac, sync)
+        m = torch.stack([acm_mask(label[B + b], int(classes[b]), area_frac, generator) for b in range(B)])   # [B,H,W]
+        pick = lambda t: None if t is None else torch.where(m.view(B, *([1] * (t.dim() - 3)), *m.shape[1:]), t[B:], t[:B])
+        return pick(x), pick(label), pick(conf), pick(prob), pick(y), True
+    return mix
+
+# %% ../nbs/20_ael.ipynb #59cefb96
+def fixed_contrastive_inputs(p, y_l: torch.Tensor, alpha0: float, kept: torch.Tensor, ignore_index: int = 255, mode: str = "paper"):
+    """U2PL's contrastive inputs with the branch's fixed partition at `alpha0` (no decay). `mode="reference"`: anchors
+    and negatives also need a pseudo-label the consistency loss keeps (`kept`), as the branch masks them."""
+    part = partition(p.entropy, p.label != ignore_index, alpha0)
+    low, high = (part.reliable & kept, part.unreliable & kept) if mode == "reference" else (part.reliable, part.unreliable)
+    return contrastive_inputs(p._replace(reliable=low, unreliable=high), y_l, ignore_index)
+
+def ael_loss(out: dict, y_l: torch.Tensor, p, ci, bank, cfg, sup, conf_bank: ConfidenceBank, contrastive_weight: float | None = None,
+             generator: torch.Generator | None = None, shards: int = 1, aes_generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
+    """(L, terms) of U2PL with AEL on the student's forward `out` on cat(x_l, x_u'): supervised + the consistency loss on
+    the labelled and on the mixed unlabelled images (DRW, and AES with `cfg.ael.aes`) + contrastive (`ci`, when given)."""
+    a, ign, ref = cfg.ael, cfg.data.ignore_index, cfg.mode == "reference"
+    B_l, (H, W) = y_l.shape[0], p.x_u.shape[-2:]
+    pred = out["pred"]
+    ls = sup(pred[:B_l], y_l, out["aux"][:B_l] if "aux" in out else None)
+    up = upsample(pred.float(), (H, W))
+    conf_l, yhat_l = upsample(p.logits_T[:B_l], (H, W)).softmax(1).max(1)       # the teacher (train mode) on the labelled images
+    d = conf_bank.difficulty if a.aes else None
+    kw = dict(gamma=a.drw_gamma, gamma2=a.aes_gamma, generator=aes_generator, ignore_index=ign, mode=cfg.mode)
+    l_cl, s_l = ael_consistency_loss(up[:B_l], yhat_l, conf_l, d, **kw)
+    target_u = p.label.masked_fill(p.reliable if ref else p.unreliable, ign)   # reference: the inverted filter
+    l_cu, s_u = ael_consistency_loss(up[B_l:], target_u, p.conf, d, **kw)
+    if ci is not None:
+        lc, _ = contrastive_loss(out["rep"].float(), ci.rep_T, ci.prob_T, ci.labels, ci.low, ci.high, B_l, bank, cfg.contrastive,
+                                 generator=generator, weight=contrastive_weight, ignore_index=ign)
+    else: lc = out["rep"].sum() * 0 if "rep" in out else torch.zeros((), device=pred.device)
+    if ref: ls, l_cl, l_cu, lc = ls / shards, l_cl / shards, l_cu / shards, lc / shards ** 2
+    lu = l_cl + l_cu
+    loss = ls + cfg.semi.unsup_weight * lu + lc
+    return loss, {"loss": loss, "loss_sup": ls, "loss_u": lu, "loss_cons_l": l_cl, "loss_cons_u": l_cu, "loss_c": lc,
+                  "aes_kept_frac": s_u["aes_kept_frac"]}

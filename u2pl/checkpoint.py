@@ -28,6 +28,7 @@ def trainer_state(tr, rngs: list, scheduler: dict) -> dict:
             "teacher_copied": tr.teacher_copied, "optimizer": tr.optimizer.state_dict(),
             "scaler": tr.scaler.state_dict() if tr.scaler.is_enabled() else None, "scheduler": scheduler,
             "memory_bank": tr.bank.state_dict() if tr.bank is not None else None,
+            "ael": tr.ael_state() if getattr(tr, "ael", False) else None,
             "rng": rngs, "sampler": {"seed": cfg.runtime.seed, "epoch": tr.epoch, "start_step": tr.iter_in_epoch, "shards": shards},
             "best": tr.best, "config": to_dict(cfg), "world_size": tr.world,
             "time": datetime.datetime.now().isoformat(timespec="seconds"), "torch": str(torch.__version__)}
@@ -100,6 +101,6 @@ def teacher_is_trained(ck: dict) -> bool:
     "Whether a checkpoint's teacher has had a U2PL step; True for a teacher in a checkpoint that records no step counts."
     if not isinstance(ck.get("teacher"), dict) and not isinstance(ck.get("teacher_state"), dict): return False
     semi = (ck.get("config") or {}).get("semi") or {}
-    if semi.get("method", "u2pl") != "u2pl": return False
+    if semi.get("method", "u2pl") not in ("u2pl", "u2pl_ael"): return False
     if "global_iter" not in ck or "iters_per_epoch" not in ck: return True
     return semi_steps(int(ck["global_iter"]), int(ck["iters_per_epoch"]), int(semi.get("sup_only_epoch", 1))) > 0

@@ -11,9 +11,9 @@ import yaml
 
 # %% auto #0
 __all__ = ['CHOICES', 'RECIPES', 'DATASET_KEYS', 'PRESETS', 'DataConfig', 'ModelConfig', 'TrainConfig', 'SemiConfig',
-           'ContrastiveConfig', 'EvalConfig', 'RuntimeConfig', 'Config', 'from_dict', 'check_config', 'to_dict',
-           'save_yaml', 'merge', 'parse_set', 'cpu_crop', 'preset_dict', 'reference_overrides', 'resolve_config',
-           'load_yaml', 'global_batch', 'effective_lr', 'iters_per_epoch']
+           'ContrastiveConfig', 'AELConfig', 'EvalConfig', 'RuntimeConfig', 'Config', 'from_dict', 'check_config',
+           'to_dict', 'save_yaml', 'merge', 'parse_set', 'cpu_crop', 'preset_dict', 'reference_overrides',
+           'ael_overrides', 'resolve_config', 'load_yaml', 'global_batch', 'effective_lr', 'iters_per_epoch']
 
 # %% ../nbs/01_config.ipynb #acf5afbd
 @dataclass
@@ -74,7 +74,7 @@ class TrainConfig:
 
 @dataclass
 class SemiConfig:
-    method: str = "u2pl"                       # u2pl | suponly
+    method: str = "u2pl"                       # u2pl | suponly | u2pl_ael (U2PL on AEL: the `ael` section)
     sup_only_epoch: int = 1
     ema_decay: float = 0.99
     ema_buffers: bool = False                  # EMA the BN buffers too (reference: no)
@@ -103,6 +103,21 @@ class ContrastiveConfig:
     queue_capacity: int = 30000
     queue_capacity_bg: int = 50000             # class 0
     queue_dtype: str = "float32"               # float32 | bfloat16 (keys at half the memory and traffic; the loss computes in float32)
+
+@dataclass
+class AELConfig:                               # semi.method: u2pl_ael only (u2pl.ael)
+    bank_momentum: float = 0.999               # class-confidence EMA
+    bank_init: str = "first"                   # first (a class takes its first observation) | random (the reference's torch.rand)
+    acp_prob: float = 0.5                      # chance that a labelled image gets a paste source
+    acp_scale_range: list[float] = field(default_factory=lambda: [0.1, 2.0])   # the paste source's resize range
+    acp_number: int = 3                        # ACP class draws per step (with replacement, de-duplicated)
+    acp_exclude: list[int] = field(default_factory=list)   # classes never pasted (the Cityscapes preset: 0 1 2 8 10)
+    acm_area: float = 0.005                    # least area (fraction of the image) of a region ACM cuts
+    acm_bank_area: float = 0.01                # least area of a class for it to count as present in an image
+    drw_gamma: float = 2.0                     # DRW: pixel weight = teacher confidence ** drw_gamma
+    aes: bool = True                           # AES: keep pixels with probability (d / max d) ** aes_gamma of the student's class
+    aes_gamma: float = 1.0
+    contrastive_start_epoch: int = 20          # the U2PL contrastive term from this epoch on
 
 @dataclass
 class EvalConfig:
@@ -140,6 +155,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     semi: SemiConfig = field(default_factory=SemiConfig)
     contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
+    ael: AELConfig = field(default_factory=AELConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
@@ -152,7 +168,8 @@ CHOICES = {
     "model.bn_mode": ("train", "frozen"),
     "train.lr_scaling": ("linear", "none"),
     "train.criterion": ("ce", "ohem"),
-    "semi.method": ("u2pl", "suponly"),
+    "semi.method": ("u2pl", "suponly", "u2pl_ael"),
+    "ael.bank_init": ("first", "random"),
     "semi.teacher_copy": ("once", "every_iter"),
     "semi.strong_aug": ("cutmix", "cutout", "classmix", "none"),
     "contrastive.mode": ("paper", "reference"),
@@ -240,7 +257,17 @@ def check_config(cfg: Config) -> Config:
         if _get(cfg, key) < 0: err(key, "must be >= 0")
     for key in ["train.lr", "train.weight_decay", "train.momentum", "train.grad_clip", "train.loss_explosion_factor", "semi.unsup_weight"]:
         if _get(cfg, key) < 0: err(key, "must be >= 0")
-    if cfg.semi.method == "u2pl" and cfg.data.batch_size_unlabeled < 1: err("data.batch_size_unlabeled", "u2pl needs >= 1")
+    if cfg.semi.method != "suponly" and cfg.data.batch_size_unlabeled < 1: err("data.batch_size_unlabeled", f"{cfg.semi.method} needs >= 1")
+    a = cfg.ael
+    for key, ok in (("ael.bank_momentum", 0 <= a.bank_momentum < 1), ("ael.acp_prob", 0 <= a.acp_prob <= 1),
+                    ("ael.acm_area", 0 <= a.acm_area < 1), ("ael.acm_bank_area", 0 <= a.acm_bank_area < 1),
+                    ("ael.drw_gamma", a.drw_gamma >= 0), ("ael.aes_gamma", a.aes_gamma >= 0), ("ael.acp_number", a.acp_number >= 0),
+                    ("ael.contrastive_start_epoch", a.contrastive_start_epoch >= 0)):
+        if not ok: err(key, "out of range (see the comment beside it in u2pl.config.AELConfig)")
+    if len(a.acp_scale_range) != 2 or not 0 < a.acp_scale_range[0] <= a.acp_scale_range[1]:
+        err("ael.acp_scale_range", "must be [low, high] with 0 < low <= high")
+    bad = [c for c in a.acp_exclude if not 0 <= c < cfg.data.num_classes]
+    if bad: err("ael.acp_exclude", f"classes {bad} are not in [0, {cfg.data.num_classes})")
     if cfg.model.bn_mode == "train" and cfg.data.batch_size < 2 and (cfg.semi.method == "suponly" or cfg.semi.sup_only_epoch > 0):
         err("data.batch_size", "batch norm in train mode needs at least 2 images per forward pass, and the supervised-only steps "
             "forward the labelled batch alone; use data.batch_size >= 2 (with train.accum_steps to keep memory), "
@@ -260,7 +287,7 @@ def check_config(cfg: Config) -> Config:
     if isinstance(w, str) and w != "1/W": err("contrastive.loss_weight", "must be a number >= 0 or the string '1/W'")
     if not isinstance(w, str) and w < 0: err("contrastive.loss_weight", "must be >= 0")
     if not 1 <= cfg.contrastive.low_rank < cfg.contrastive.high_rank:
-        if cfg.contrastive.enabled and cfg.semi.method == "u2pl":
+        if cfg.contrastive.enabled and cfg.semi.method != "suponly":
             err("contrastive.low_rank", f"need 1 <= low_rank < high_rank (={cfg.contrastive.high_rank})")
     bad = [m for m in cfg.eval.models if m not in ("teacher", "student")]
     if bad or not cfg.eval.models: err("eval.models", "must be a non-empty list of 'teacher' / 'student'")
@@ -396,11 +423,21 @@ def preset_dict(name: str, split: str | int | None = None, recipe: str | None = 
     return d
 
 # %% ../nbs/01_config.ipynb #48ec835d
-def reference_overrides(dataset: str) -> dict:
+def reference_overrides(dataset: str, method: str = "u2pl") -> dict:
     d = {"data": {"label_pad": 0}, "contrastive": {"mode": "reference", "loss_weight": "1/W"},
          "semi": {"teacher_copy": "every_iter", "ema_buffers": False}, "eval": {"mode": "center_crop"}}
     if dataset == "cityscapes": d["eval"].update(crop=769, stride=None)
+    if method == "u2pl_ael":       # the with_AEL branch: EMA from its first step (no aliasing), its own loss scaling, a random bank
+        d["contrastive"]["loss_weight"], d["semi"]["teacher_copy"], d["ael"] = 0.1, "once", {"bank_init": "random"}
     return d
+
+def ael_overrides(dataset: str) -> dict:
+    """U2PL with AEL on `dataset`: Cityscapes takes the with_AEL branch's values (`experiments/city_744/config.yaml`);
+    VOC and the synthetic set never paste their background class; a folder dataset pastes every class."""
+    if dataset == "cityscapes":
+        return {"train": {"weight_decay": 1e-4}, "semi": {"sup_only_epoch": 0},
+                "ael": {"acp_exclude": [0, 1, 2, 8, 10], "contrastive_start_epoch": 20}}   # road sidewalk building vegetation sky
+    return {"ael": {"acp_exclude": [0] if dataset in ("pascal", "synthetic", "toy") else []}}
 
 # %% ../nbs/01_config.ipynb #a14a5230
 def resolve_config(preset: str | None = None, overrides: dict | None = None) -> Config:
@@ -415,10 +452,13 @@ def resolve_config(preset: str | None = None, overrides: dict | None = None) -> 
     if ds_over and ds_over != (base.get("data") or {}).get("dataset") and "extra" not in (over.get("data") or {}):
         (base.get("data") or {}).pop("extra", None)        # data.extra belongs to the preset's dataset, not to another one
     mode = over.get("mode", base.get("mode", "paper"))
-    if mode == "reference":
-        ds = (over.get("data") or {}).get("dataset") or (base.get("data") or {}).get("dataset") or DataConfig.dataset
-        base = merge(base, reference_overrides(ds))
+    ds = (over.get("data") or {}).get("dataset") or (base.get("data") or {}).get("dataset") or DataConfig.dataset
+    method = (over.get("semi") or {}).get("method") or (base.get("semi") or {}).get("method") or SemiConfig.method
+    if method == "u2pl_ael": base = merge(base, ael_overrides(ds))
+    if mode == "reference": base = merge(base, reference_overrides(ds, method))
     d = merge(base, over)
+    if method == "u2pl_ael" and "contrastive_start_epoch" not in (d.get("ael") or {}):   # elsewhere: with the first U2PL step
+        d.setdefault("ael", {})["contrastive_start_epoch"] = (d.get("semi") or {}).get("sup_only_epoch", SemiConfig.sup_only_epoch)
     if "data" in d and "split" in d["data"]: d["data"]["split"] = str(d["data"]["split"])
     dd = d.get("data") or {}
     if dd.get("dataset") == "folder":          # classes and ignore index from dataset.yaml unless given explicitly

@@ -75,7 +75,7 @@ def _strong_aug(x_u, label, conf, y_u, cfg, generator):
 def teacher_pass(teacher: nn.Module, x_l: torch.Tensor, y_l: torch.Tensor, x_u: torch.Tensor, cfg, alpha: float, *,
                  y_u: torch.Tensor | None = None, generator: torch.Generator | None = None, augment: bool = True,
                  bn_train: bool = True, frozen_bn: bool = False, autocast: Callable = contextlib.nullcontext,
-                 channels_last: bool = False) -> PseudoLabels:
+                 channels_last: bool = False, mix: Callable | None = None) -> PseudoLabels:
     "The teacher's side of a U2PL step on `(x_l, y_l)` and `x_u`: pseudo-labels, entropy and the partition at `alpha` %."
     B_l, (H, W) = x_l.shape[0], x_u.shape[-2:]
     # 1. pseudo-labels: the teacher in eval mode on the plain unlabelled images
@@ -84,7 +84,8 @@ def teacher_pass(teacher: nn.Module, x_l: torch.Tensor, y_l: torch.Tensor, x_u: 
     prob = torch.softmax(upsample(out_u["pred"].float(), (H, W)), 1)
     conf, label = prob.max(1)
     # 2. strong augmentation (labels, confidences and held-back labels move with the pixels)
-    if augment: x_u, label, conf, y_u, applied = _strong_aug(x_u, label, conf, y_u, cfg, generator)
+    if mix is not None: x_u, label, conf, prob, y_u, applied = mix(x_u, label, conf, prob, y_u)   # another method's mixing (AEL's ACM)
+    elif augment: x_u, label, conf, y_u, applied = _strong_aug(x_u, label, conf, y_u, cfg, generator)
     else: applied = False
     # 3. the teacher on the mixed batch (train-mode BN, as the reference) -- or, inspecting, the stage-1 forward again
     if bn_train or applied or B_l > 0:

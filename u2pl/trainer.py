@@ -10,10 +10,10 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from .core import (derive_seed, seed_everything, rng_state, set_rng_state, init_distributed, get_rank, get_world_size,
                        is_main_process, is_dist, barrier, all_gather_object, atomic_save, amp_context,
-                       unwrap, RunLock, RunLockError, remove_stale_temps)
+                       unwrap, RunLock, RunLockError, remove_stale_temps, CheckpointError)
 from .config import Config, ConfigError, to_dict, save_yaml, effective_lr, global_batch, resolve_config
 from .model import model_from_config, convert_sync_bn, revert_sync_bn
-from .data import EpochPlan, EpochLoader, build_datasets
+from .data import EpochPlan, EpochLoader, build_datasets, TrainTransform
 from .checkpoint import trainer_state, write_checkpoint, read_checkpoint, load_states, config_diff, truncate_jsonl, semi_steps
 from .teacher import EMATeacher
 from .memory_bank import ClassQueues
@@ -21,7 +21,9 @@ from .losses import SupervisedLoss
 from .entropy import alpha_t
 from .contrastive import check_params, contrastive_loss
 from fastcore.basics import patch
-from .step import set_train_mode, teacher_pass, inspect_pass, contrastive_inputs, pseudo_label_stats, u2pl_loss, suponly_loss
+from .step import set_train_mode, teacher_pass, inspect_pass, contrastive_inputs, pseudo_label_stats, u2pl_loss, suponly_loss, upsample
+from .ael import (ConfidenceBank, PresenceBank, WithPasteSource, WithPartner, partner_index, acm_partner, acp_classes, copy_paste,
+                      acm_mix, ael_loss, fixed_contrastive_inputs, class_confidence_stats)
 
 # %% auto #0
 __all__ = ['LOG_KEYS', 'poly_factor', 'set_lr', 'RecordingBank', 'FrozenBank', 'TrainingDiverged', 'NonFiniteLossError',
@@ -125,7 +127,7 @@ class Trainer:
         seed_everything(rt.seed)
         self.data = datasets if datasets is not None else build_datasets(cfg)
         self.info = self.data.get("info") or {}
-        self.semi = cfg.semi.method == "u2pl"
+        self.semi, self.ael = cfg.semi.method in ("u2pl", "u2pl_ael"), cfg.semi.method == "u2pl_ael"
         self.accum = cfg.train.accum_steps
         n_u = len(self.data["unlabeled"]) if self.semi else 0
         self.plan = EpochPlan(len(self.data["labeled"]), n_u, cfg.data.batch_size, cfg.data.batch_size_unlabeled,
@@ -134,6 +136,7 @@ class Trainer:
         self.total_iters = cfg.train.epochs * self.iters_per_epoch
         self._build_model()
         self._build_optim()
+        if self.ael: self._build_ael()
         self.epoch, self.iter_in_epoch, self.global_iter = 0, 0, 0
         self.best, self.teacher_copied, self.last_ckpt = {}, False, None
         t = cfg.train
@@ -218,6 +221,38 @@ def _build_optim(self: Trainer):
     self.scaler = torch.amp.GradScaler(self.device.type, enabled=amp == "fp16")
 
 @patch
+def _build_ael(self: Trainer):
+    "U2PL with AEL (u2pl.ael): the confidence and presence banks, the paste-source and partner datasets."
+    cfg, a, C = self.cfg, self.cfg.ael, self.cfg.data.num_classes
+    g = torch.Generator().manual_seed(derive_seed(cfg.runtime.seed, "ael-bank"))
+    self.conf_bank = ConfidenceBank(C, a.bank_momentum, a.bank_init, cfg.mode, self.device, g)
+    self.presence = PresenceBank(C, len(self.data["unlabeled"]), self.device)
+    lab, src = self.data["labeled"], copy.copy(self.data["labeled"])
+    if isinstance(getattr(src, "transform", None), TrainTransform):         # the paste source: its own resize range
+        src.transform = copy.copy(src.transform); src.transform.scale = tuple(a.acp_scale_range)
+    self.ael_data = {"labeled": WithPasteSource(lab, src, a.acp_prob, cfg.data.ignore_index),
+                     "unlabeled": WithPartner(self.data["unlabeled"], C)}
+    self.acp_candidates = [c for c in range(C) if c not in a.acp_exclude]
+    self.acm_plan = None                                                   # {"epoch": e, "items": [[partner index, ...] per batch]}
+
+@patch
+def _collect_confidence(self: Trainer, out: dict, y_l):
+    "Add this micro-batch's per-class confidence sums and counts (the student on its labelled images) to the step's."
+    st = class_confidence_stats(upsample(out["pred"][:y_l.shape[0]].detach().float(), y_l.shape[-2:]).softmax(1), y_l,
+                                self.cfg.data.ignore_index)
+    self._conf_stats = st if getattr(self, "_conf_stats", None) is None else self._conf_stats + st
+
+@patch
+def ael_state(self: Trainer) -> dict:
+    "The AEL state a checkpoint keeps: both banks and this epoch's partner plan."
+    return {"confidence": self.conf_bank.state_dict(), "presence": self.presence.state_dict(), "acm_plan": copy.deepcopy(self.acm_plan)}
+
+@patch
+def load_ael_state(self: Trainer, st: dict):
+    self.conf_bank.load_state_dict(st["confidence"]); self.presence.load_state_dict(st["presence"])
+    self.acm_plan = copy.deepcopy(st.get("acm_plan"))
+
+@patch
 def autocast(self: Trainer):
     "The run's mixed precision (runtime.amp) as a context: `u2pl.core.amp_context`."
     return amp_context(self.device.type, self.amp_dtype)
@@ -256,13 +291,14 @@ def _suponly(self: Trainer, micro):
     refresh_teacher = self.semi and self.cfg.semi.teacher_copy == "every_iter"
     set_train_mode(self.net, True, self.frozen_bn)
     terms, stats = {}, {}
-    for a, (x_l, y_l, _, _) in enumerate(micro):
+    for a, (x_l, y_l, *_) in enumerate(micro):
         j = self.rank * self.accum + a
         x_l, y_l = self._to(x_l, True), self._to(y_l)
         self._reseed("student", j)
         with self._sync(a):
-            with self.autocast(): loss, t = suponly_loss(self.fwd(x_l), y_l, self.loss_sup)
+            with self.autocast(): out = self.fwd(x_l); loss, t = suponly_loss(out, y_l, self.loss_sup)
             self._backward(loss / self.accum)
+        if self.ael: self._collect_confidence(out, y_l)
         _acc(terms, **t)
         if refresh_teacher:
             self._reseed("teacher", j)
@@ -283,20 +319,50 @@ def _teacher_pass(self: Trainer, x_l, y_l, x_u, y_u, j):
     return x_l, y_l, p, ci
 
 @patch
+def _ael_pass(self: Trainer, x_l, y_l, x_u, y_u, ex: dict, j):
+    """U2PL with AEL, the teacher's side of micro-batch `j`: ACP on the labelled images, then `teacher_pass` on the
+    images and their partners with ACM as its mixing stage; contrastive inputs from ael.contrastive_start_epoch on."""
+    cfg, a, ign = self.cfg, self.cfg.ael, self.cfg.data.ignore_index
+    classes = acp_classes(self.conf_bank.difficulty, self.acp_candidates, a.acp_number, self._gen("cpu", "acp", j))
+    x_l, y_l = copy_paste(x_l, y_l, self._to(ex["src"], True), self._to(ex["src_label"]), classes, ex["has_src"])
+    self._acp_drawn.append(torch.zeros(cfg.data.num_classes).index_fill_(0, classes, 1))   # logged: how often each class is pasted
+    self._reseed("teacher", j)
+    alpha = alpha_t(self.epoch, cfg.train.epochs, 100.0 - cfg.semi.drop_percent)
+    y_pair = None if y_u is None else torch.cat([y_u, self._to(ex["y_p"])])
+    mix = acm_mix(ex["cls"].tolist(), ex["ids"], ex["pids"], self.presence, a.acm_area, a.acm_bank_area, self._gen("cpu", "acm", j),
+                  sync=cfg.mode == "paper")
+    p = teacher_pass(self.teacher.model, x_l, y_l, torch.cat([x_u, self._to(ex["x_p"], True)]), cfg, alpha, y_u=y_pair,
+                     frozen_bn=self.frozen_bn, autocast=self.autocast, channels_last=self.channels_last, mix=mix)
+    ci = None
+    if self.use_contrastive and self.epoch >= a.contrastive_start_epoch:
+        kept = p.label.masked_fill(p.reliable if cfg.mode == "reference" else p.unreliable, ign) != ign
+        ci = fixed_contrastive_inputs(p, y_l, 100.0 - cfg.semi.drop_percent, kept, ign, cfg.mode)
+    return x_l, y_l, p, ci
+
+@patch
+def _ael_loss(self: Trainer, out, y_l, p, ci, bank, g, g_aes):
+    "`u2pl.ael.ael_loss`; the step's confidence statistics are collected for the bank (applied once per step, `train_step`)."
+    self._collect_confidence(out, y_l)
+    loss, t = ael_loss(out, y_l, p, ci, bank, self.cfg, self.loss_sup, self.conf_bank, self.c_weight if self.use_contrastive else None,
+                       g, self.world * self.accum, g_aes)
+    return loss, t
+
+@patch
 def _u2pl(self: Trainer, micro):
     cfg, ign = self.cfg, self.cfg.data.ignore_index
     if cfg.semi.teacher_copy == "every_iter" and self.epoch == cfg.semi.sup_only_epoch: self._copy_params()
     elif cfg.semi.teacher_copy == "once" and not self.teacher_copied:
         self.teacher.copy_from(self.model); self.teacher_copied = True
-    passes = []
-    for a, (x_l, y_l, x_u, y_u) in enumerate(micro):
+    passes, self._acp_drawn = [], []
+    for a, (x_l, y_l, x_u, y_u, *extra) in enumerate(micro):
         j = self.rank * self.accum + a
-        passes.append(self._teacher_pass(self._to(x_l, True), self._to(y_l), self._to(x_u, True),
-                                         None if y_u is None else self._to(y_u), j))
+        x_l, y_l, x_u, y_u = self._to(x_l, True), self._to(y_l), self._to(x_u, True), None if y_u is None else self._to(y_u)
+        passes.append(self._ael_pass(x_l, y_l, x_u, y_u, extra[0], j) if self.ael else self._teacher_pass(x_l, y_l, x_u, y_u, j))
     bank = self.bank
     if self.use_contrastive and self.accum > 1:                   # enqueue every micro-batch's keys before any loss
         rec = RecordingBank(self.bank)
         for a, (x_l, _, _, ci) in enumerate(passes):
+            if ci is None: continue
             contrastive_loss(ci.rep_T, ci.rep_T, ci.prob_T, ci.labels, ci.low, ci.high, x_l.shape[0], rec, self.ccfg,
                              generator=self._gen(self._cgen_device(), "dry", a), weight=self.c_weight, ignore_index=ign)
         if rec.keys: self.bank.enqueue(torch.cat(rec.keys), torch.cat(rec.labels), check=False)
@@ -312,11 +378,12 @@ def _u2pl(self: Trainer, micro):
                 if self.channels_last: x_all = x_all.contiguous(memory_format=torch.channels_last)
                 g = self._gen(self._cgen_device(), "contrastive", j) if self.use_contrastive else None
                 out = self.fwd(x_all)
-                loss, t = u2pl_loss(out, y_l, p, ci, bank, cfg, self.loss_sup,
-                                    self.c_weight if self.use_contrastive else None, g)
+                if self.ael: loss, t = self._ael_loss(out, y_l, p, ci, bank, g, self._gen(x_all.device, "aes", j))
+                else: loss, t = u2pl_loss(out, y_l, p, ci, bank, cfg, self.loss_sup, self.c_weight if self.use_contrastive else None, g)
             self._backward(loss / self.accum)
         _acc(terms, **t)
-        _acc(stats, alpha_t=p.alpha, **pseudo_label_stats(p, ign, cfg.data.num_classes, out["pred"][x_l.shape[0]:].detach(), y_l))
+        _acc(stats, alpha_t=p.alpha, **pseudo_label_stats(p, ign, cfg.data.num_classes, out["pred"][x_l.shape[0]:].detach(), y_l),
+             **({"cnt_acp_drawn": self._acp_drawn[a]} if self.ael else {}))
     return terms, stats
 
 @patch
@@ -340,6 +407,7 @@ def train_step(self: Trainer, micro: list) -> tuple[dict, dict]:
     sup_phase = (not self.semi) or self.epoch < cfg.semi.sup_only_epoch
     self.optimizer.zero_grad(set_to_none=True)
     terms, stats = (self._suponly if sup_phase else self._u2pl)(micro)
+    if self.ael: self.conf_bank.apply(self._conf_stats); self._conf_stats = None      # AEL: one bank update per step (all ranks)
     terms, stats = _mean_terms(terms), _mean_terms(stats)
     check_finite(terms, self.global_iter, f" (epoch {self.epoch}, iteration {self.iter_in_epoch} of {self.iters_per_epoch})",
                  self.device, self.last_ckpt, self._recent_losses, cfg.train.loss_explosion_factor)
@@ -360,18 +428,37 @@ def epoch_batches(self: Trainer):
     cfg, e, s0 = self.cfg, self.epoch, self.iter_in_epoch
     nw, pin = cfg.data.num_workers, self.cuda
     if not hasattr(self, "_loaders"):                     # built once: with workers, they live for the whole run
-        self._loaders = {k: EpochLoader(self.data[name], nw, pin) for k, name in (("l", "labeled"), ("u", "unlabeled"))
+        src = self.ael_data if self.ael else self.data
+        self._loaders = {k: EpochLoader(src[name], nw, pin) for k, name in (("l", "labeled"), ("u", "unlabeled"))
                          if k == "l" or self.semi}
+    ael = self.ael and e >= cfg.semi.sup_only_epoch           # AEL's extras only where its step runs
     lab = self._loaders["l"].epoch(self.plan.shard_batches(e, self.rank, "l", s0))
     need_u = self.semi and e >= cfg.semi.sup_only_epoch
-    it_u = self._loaders["u"].epoch(self.plan.shard_batches(e, self.rank, "u", s0)) if need_u else None
+    u_batches = self.plan.shard_batches(e, self.rank, "u", s0) if need_u else None
+    if self.ael and need_u: u_batches = self._with_partners(u_batches, e, s0)
+    it_u = self._loaders["u"].epoch(u_batches) if need_u else None
     group = []
     for bl in lab:
         if it_u is not None:
             bu = next(it_u); x_u, y_u = bu[0], (bu[1] if len(bu) > 1 else None)
         else: x_u = y_u = None
-        group.append((bl[0], bl[1], x_u, y_u))
+        extra = ({"src": bl[2], "src_label": bl[3], "has_src": bl[4], "x_p": bu[2], "y_p": bu[3], "ids": bu[4], "pids": bu[5],
+                  "cls": bu[6]},) if ael else ()
+        group.append((bl[0], bl[1], x_u, y_u, *extra))
         if len(group) == self.accum: yield group; group = []
+
+@patch
+def _with_partners(self: Trainer, batches: list, e: int, s0: int) -> list:
+    """AEL: every unlabelled item (i, seed) of this rank's epoch -> (partner_index(i, partner, class), seed). The partners
+    and their classes are drawn at the epoch's start from the banks (`u2pl.ael.acm_partner`), kept for a resumed run."""
+    n, C, A = len(self.data["unlabeled"]), self.cfg.data.num_classes, self.accum
+    full = self.plan.shard_batches(e, self.rank, "u", 0)
+    if s0 == 0 or self.acm_plan is None or self.acm_plan["epoch"] != e:
+        gen = lambda b, k: torch.Generator().manual_seed(derive_seed(self.cfg.runtime.seed, "acm", e, b // A, self.rank * A + b % A, k))
+        self.acm_plan = {"epoch": e, "items": [[partner_index(i, *acm_partner(self.presence, self.conf_bank.difficulty, gen(b, k)), n, C)
+                                                for k, (i, _) in enumerate(batch)] for b, batch in enumerate(full)]}   # keyed by step and shard
+    items = self.acm_plan["items"][len(full) - len(batches):]
+    return [[(k, s) for k, (_, s) in zip(ks, b)] for ks, b in zip(items, batches)]
 
 # %% ../nbs/13_trainer.ipynb #369f77c7
 @patch
@@ -408,6 +495,9 @@ def resume(self: Trainer) -> bool:
     load_states(ck, path, to_dict(self.cfg), self.model, self.teacher, self.optimizer, self.scaler, self.bank)
     self.epoch, self.iter_in_epoch, self.global_iter = int(ck["epoch"]), int(ck["iter_in_epoch"]), int(ck["global_iter"])
     self.best, self.teacher_copied = dict(ck.get("best") or {}), bool(ck.get("teacher_copied", False))
+    if self.ael:
+        if not ck.get("ael"): raise CheckpointError(f"checkpoint {path} holds no U2PL-with-AEL state (banks); resume it with its own semi.method")
+        self.load_ael_state(ck["ael"])
     rngs = ck.get("rng") or []
     if rngs: set_rng_state(rngs[self.rank] if len(rngs) == self.world else rngs[0])
     if self.cfg.train.time_budget_min:                # a time-budgeted run keeps the length its first start measured
@@ -483,7 +573,7 @@ def _plain(x):
     return x
 
 # %% ../nbs/13_trainer.ipynb #7628afba
-LOG_KEYS = ("loss", "loss_sup", "loss_u", "loss_c", "lr", "alpha_t", "reliable_frac", "unreliable_frac", "unsup_used_frac",
+LOG_KEYS = ("loss", "loss_sup", "loss_u", "loss_cons_l", "loss_cons_u", "aes_kept_frac", "loss_c", "lr", "alpha_t", "reliable_frac", "unreliable_frac", "unsup_used_frac",
             "ts_agree", "pl_conf", "pl_acc_all", "pl_acc_reliable", "pl_acc_unreliable", "ema_decay", "strong_aug_applied", "grad_norm")
 
 def window_class_stats(cnt: dict) -> dict:
@@ -534,6 +624,9 @@ def flush_log(self: Trainer):
         if cnts[i] > 0: row[k] = float(sums[i] / cnts[i])
     if "lr" in row: row["lr"] = row["lr"]                       # identical on every rank
     row.update(window_class_stats(cnt))
+    if self.ael:                                                    # U2PL with AEL: the confidence bank, the classes pasted
+        row["ael_conf"] = self.conf_bank.conf.tolist()
+        if "cnt_acp_drawn" in cnt: row["acp_drawn"] = (cnt["cnt_acp_drawn"] / (w["_steps"] * self.world)).tolist()
     if self.scaler.is_enabled(): row["amp_scale"] = float(self.scaler.get_scale())   # fp16: falls when a step overflowed and was skipped
     if self.bank is not None:
         fill = self.bank.fill.tolist(); row["queue_fill"] = fill; row["queue_fill_mean"] = sum(fill) / len(fill)
@@ -586,7 +679,8 @@ def _time_steps(self: Trainer) -> dict:
     saved = copy.deepcopy({"model": unwrap(self.model).state_dict(), "optimizer": self.optimizer.state_dict(),
                            "teacher": self.teacher.state_dict() if self.teacher is not None else None,
                            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
-                           "memory_bank": self.bank.state_dict() if self.bank is not None else None})
+                           "memory_bank": self.bank.state_dict() if self.bank is not None else None,
+                           "ael": self.ael_state() if self.ael else None})
     rng, where = rng_state(), (self.epoch, self.iter_in_epoch, self.global_iter, self.teacher_copied)
     def step_time(epoch):
         self.epoch, self.iter_in_epoch, self.global_iter = epoch, 0, epoch * self.iters_per_epoch
@@ -605,6 +699,7 @@ def _time_steps(self: Trainer) -> dict:
         t["eval"] = self._time_eval()
     finally:                                                  # undo the probe
         load_states(saved, "(time-budget probe)", to_dict(cfg), self.model, self.teacher, self.optimizer, self.scaler, self.bank)
+        if self.ael: self.load_ael_state(saved["ael"])
         set_rng_state(rng); self.epoch, self.iter_in_epoch, self.global_iter, self.teacher_copied = where
         self._recent_losses.clear()
     return t

@@ -14,7 +14,8 @@ from .launch import read_jsonl
 
 # %% auto #0
 __all__ = ['LOSS', 'MONITOR', 'PL_QUALITY', 'plot_training', 'run_class_names', 'plot_miou', 'plot_class_iou',
-           'plot_class_pseudo_labels', 'colorize_labels', 'prediction_panel', 'run_prediction_panel']
+           'plot_class_pseudo_labels', 'plot_confidence_bank', 'colorize_labels', 'prediction_panel',
+           'run_prediction_panel']
 
 # %% ../nbs/15_viz.ipynb #b79c8d83
 def _series(rows: list[dict], key: str, x: str = "iter"):
@@ -126,6 +127,23 @@ def plot_class_pseudo_labels(run_dir, class_names=None, figsize=(12, 3.2)):
         if key in r: a2.bar(x + 0.4 * k, r[key], width=0.4, label=lab)
     a2.set_ylabel("share of pixels"); a2.set_title(f"class histograms (distance {r.get('pl_hist_tv', float('nan')):.2f})", fontsize=9)
     for a in (a1, a2): a.set_xticks(x + 0.2, names, rotation=60, fontsize=7); a.legend(fontsize=7)
+    fig.tight_layout(); return fig
+
+# %% ../nbs/15_viz.ipynb #b89a0740
+def plot_confidence_bank(run_dir, class_names=None, figsize=(12, 3.2)):
+    "U2PL with AEL: the confidence bank per class over iterations, and how often ACP pasted each class (mean over the run)."
+    rows = [r for r in read_jsonl(Path(run_dir)/"metrics.jsonl") if isinstance(r.get("ael_conf"), list)]
+    if not rows: print(f"no confidence bank in {run_dir} (only U2PL with AEL runs log one)"); return None
+    C = len(rows[-1]["ael_conf"]); names = _names(run_dir, class_names, C)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=figsize, gridspec_kw={"width_ratios": [3, 2]})
+    cmap = plt.get_cmap("tab20")
+    for c in range(C): a1.plot([r["iter"] for r in rows], [r["ael_conf"][c] for r in rows], lw=1, color=cmap(c % 20), label=names[c])
+    a1.set_ylim(-0.02, 1.02); a1.set_xlabel("iteration"); a1.set_ylabel("confidence (difficulty = 1 - it)")
+    a1.set_title("class-confidence bank", fontsize=9); a1.legend(fontsize=6, ncol=2 if C > 10 else 1)
+    drawn = [r["acp_drawn"] for r in rows if isinstance(r.get("acp_drawn"), list)]
+    if drawn: a2.bar(np.arange(C), np.mean(np.array(drawn), 0), color=[cmap(c % 20) for c in range(C)])
+    a2.set_xticks(np.arange(C), names, rotation=60, fontsize=7); a2.set_ylim(0, 1)
+    a2.set_ylabel("share of steps"); a2.set_title("classes pasted by ACP", fontsize=9)
     fig.tight_layout(); return fig
 
 # %% ../nbs/15_viz.ipynb #8d109beb
