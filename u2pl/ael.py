@@ -153,10 +153,10 @@ def acm_partner(bank: PresenceBank, difficulty: torch.Tensor, generator: torch.G
     return (int(holders[pick(len(holders))]) if len(holders) else pick(n)), c
 
 # %% ../nbs/20_ael.ipynb #c6cf5519
-def random_box(H: int, W: int, generator: torch.Generator | None = None) -> tuple[int, int, int, int]:
-    "(y0, x0, y1, x1) of a box of half the image: height fraction exp(u log 0.5), width fraction 0.5 / height's, uniform place."
+def random_box(H: int, W: int, generator: torch.Generator | None = None, area: float = 0.5) -> tuple[int, int, int, int]:
+    "(y0, x0, y1, x1) of a box of `area` of the image: height fraction exp(u log area), width fraction area / height's, uniform place."
     u = torch.rand(3, generator=generator, dtype=torch.float64).tolist()
-    fy = math.exp(u[0] * math.log(0.5)); fx = 0.5 / fy
+    fy = math.exp(u[0] * math.log(area)); fx = area / fy
     h, w = round(fy * H), round(fx * W)
     y0, x0 = round((H - h) * u[1]), round((W - w) * u[2])
     return y0, x0, y0 + h, x0 + w
@@ -172,10 +172,11 @@ def region_box(pred: torch.Tensor, c: int, area_frac: float = 0.005, generator: 
             return ys.start, xs.start, ys.stop, xs.stop
     return None
 
-def acm_mask(pred: torch.Tensor, c: int, area_frac: float = 0.005, generator: torch.Generator | None = None) -> torch.Tensor:
+def acm_mask(pred: torch.Tensor, c: int, area_frac: float = 0.005, generator: torch.Generator | None = None,
+             random_area: float = 0.5) -> torch.Tensor:
     "Bool [H,W]: the box to take from the partner whose teacher argmax is `pred [H,W]` — a class-c region's, or a random one."
     H, W = pred.shape
-    y0, x0, y1, x1 = region_box(pred, c, area_frac, generator) or random_box(H, W, generator)
+    y0, x0, y1, x1 = region_box(pred, c, area_frac, generator) or random_box(H, W, generator, random_area)
     m = torch.zeros(H, W, dtype=torch.bool, device=pred.device); m[y0:y1, x0:x1] = True
     return m
 
@@ -210,14 +211,14 @@ class WithPartner(torch.utils.data.Dataset):
 
 # %% ../nbs/20_ael.ipynb #92208176
 def acm_mix(classes, ids, partner_ids, presence: PresenceBank | None = None, area_frac: float = 0.005,
-            bank_area_frac: float = 0.01, generator: torch.Generator | None = None, sync: bool = True):
+            bank_area_frac: float = 0.01, generator: torch.Generator | None = None, sync: bool = True, random_area: float = 0.5):
     """A `teacher_pass` mixing stage for a batch cat(images, partners): each image b takes the box of partner b's
     class-`classes[b]` region (from the teacher's argmax there; `acm_mask`); the presence bank learns both images."""
     def mix(x, label, conf, prob, y):
         B = x.shape[0] // 2
         if presence is not None:
             presence.update(label, torch.cat([torch.as_tensor(ids), torch.as_tensor(partner_ids)]).long(), bank_area_frac, sync)
-        m = torch.stack([acm_mask(label[B + b], int(classes[b]), area_frac, generator) for b in range(B)])   # [B,H,W]
+        m = torch.stack([acm_mask(label[B + b], int(classes[b]), area_frac, generator, random_area) for b in range(B)])   # [B,H,W]
         pick = lambda t: None if t is None else torch.where(m.view(B, *([1] * (t.dim() - 3)), *m.shape[1:]), t[B:], t[:B])
         return pick(x), pick(label), pick(conf), pick(prob), pick(y), True
     return mix

@@ -114,6 +114,7 @@ class AELConfig:                               # semi.method: u2pl_ael only (u2p
     acp_exclude: list[int] = field(default_factory=list)   # classes never pasted (the Cityscapes preset: 0 1 2 8 10)
     acm_area: float = 0.005                    # least area (fraction of the image) of a region ACM cuts
     acm_bank_area: float = 0.01                # least area of a class for it to count as present in an image
+    acm_random_area: float = 0.5               # area of the random box when the partner shows no large region of the class
     drw_gamma: float = 2.0                     # DRW: pixel weight = teacher confidence ** drw_gamma
     aes: bool = True                           # AES: keep pixels with probability (d / max d) ** aes_gamma of the student's class
     aes_gamma: float = 1.0
@@ -260,7 +261,7 @@ def check_config(cfg: Config) -> Config:
     if cfg.semi.method != "suponly" and cfg.data.batch_size_unlabeled < 1: err("data.batch_size_unlabeled", f"{cfg.semi.method} needs >= 1")
     a = cfg.ael
     for key, ok in (("ael.bank_momentum", 0 <= a.bank_momentum < 1), ("ael.acp_prob", 0 <= a.acp_prob <= 1),
-                    ("ael.acm_area", 0 <= a.acm_area < 1), ("ael.acm_bank_area", 0 <= a.acm_bank_area < 1),
+                    ("ael.acm_area", 0 <= a.acm_area < 1), ("ael.acm_bank_area", 0 <= a.acm_bank_area < 1), ("ael.acm_random_area", 0 < a.acm_random_area <= 1),
                     ("ael.drw_gamma", a.drw_gamma >= 0), ("ael.aes_gamma", a.aes_gamma >= 0), ("ael.acp_number", a.acp_number >= 0),
                     ("ael.contrastive_start_epoch", a.contrastive_start_epoch >= 0)):
         if not ok: err(key, "out of range (see the comment beside it in u2pl.config.AELConfig)")

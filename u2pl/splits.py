@@ -216,6 +216,8 @@ def import_splits(src: str | os.PathLike, dest: str | os.PathLike, fine: Sequenc
 OFFICIAL_SPLITS = {
     "pascal": ("https://raw.githubusercontent.com/Haochen-Wang409/U2PL/main/data/splits/pascal", VOC_CLASSIC + VOC_BLENDED),
     "cityscapes": ("https://raw.githubusercontent.com/Haochen-Wang409/U2PL/main/data/splits/cityscapes", CITYSCAPES_SIZES),
+    # the with_AEL branch's own lists (its 372 differs from main's: 42 of 372 labelled images in common)
+    "cityscapes_ael": ("https://raw.githubusercontent.com/Haochen-Wang409/U2PL/with_AEL/data/splits/cityscapes", CITYSCAPES_SIZES),
 }
 
 def download_official_splits(name: str, dest: str | os.PathLike, timeout: float = 30.0) -> dict[str, Split]:

@@ -330,7 +330,7 @@ def _ael_pass(self: Trainer, x_l, y_l, x_u, y_u, ex: dict, j):
     alpha = alpha_t(self.epoch, cfg.train.epochs, 100.0 - cfg.semi.drop_percent)
     y_pair = None if y_u is None else torch.cat([y_u, self._to(ex["y_p"])])
     mix = acm_mix(ex["cls"].tolist(), ex["ids"], ex["pids"], self.presence, a.acm_area, a.acm_bank_area, self._gen("cpu", "acm", j),
-                  sync=cfg.mode == "paper")
+                  sync=cfg.mode == "paper", random_area=a.acm_random_area)
     p = teacher_pass(self.teacher.model, x_l, y_l, torch.cat([x_u, self._to(ex["x_p"], True)]), cfg, alpha, y_u=y_pair,
                      frozen_bn=self.frozen_bn, autocast=self.autocast, channels_last=self.channels_last, mix=mix)
     ci = None
