@@ -19,7 +19,7 @@ from .contrastive import contrastive_loss
 # %% auto #0
 __all__ = ['class_confidence_stats', 'ConfidenceBank', 'aes_keep', 'ael_consistency_loss', 'acp_classes', 'copy_paste',
            'PresenceBank', 'acm_partner', 'random_box', 'region_box', 'acm_mask', 'WithPasteSource', 'partner_index',
-           'WithPartner', 'acm_mix', 'fixed_contrastive_inputs', 'ael_loss']
+           'WithPartner', 'acm_mix', 'ael_dropped', 'fixed_contrastive_inputs', 'ael_loss']
 
 # %% ../nbs/20_ael.ipynb #bc0d8782
 def class_confidence_stats(prob: torch.Tensor, labels: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
@@ -224,6 +224,10 @@ def acm_mix(classes, ids, partner_ids, presence: PresenceBank | None = None, are
     return mix
 
 # %% ../nbs/20_ael.ipynb #59cefb96
+def ael_dropped(p, mode: str = "paper") -> torch.Tensor:
+    "Pixels the consistency loss drops from the pseudo-labels: the `alpha_t`% least reliable (reference: the most reliable)."
+    return p.reliable if mode == "reference" else p.unreliable
+
 def fixed_contrastive_inputs(p, y_l: torch.Tensor, alpha0: float, kept: torch.Tensor, ignore_index: int = 255, mode: str = "paper"):
     """U2PL's contrastive inputs with the branch's fixed partition at `alpha0` (no decay). `mode="reference"`: anchors
     and negatives also need a pseudo-label the consistency loss keeps (`kept`), as the branch masks them."""
@@ -234,7 +238,8 @@ def fixed_contrastive_inputs(p, y_l: torch.Tensor, alpha0: float, kept: torch.Te
 def ael_loss(out: dict, y_l: torch.Tensor, p, ci, bank, cfg, sup, conf_bank: ConfidenceBank, contrastive_weight: float | None = None,
              generator: torch.Generator | None = None, shards: int = 1, aes_generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
     """(L, terms) of U2PL with AEL on the student's forward `out` on cat(x_l, x_u'): supervised + the consistency loss on
-    the labelled and on the mixed unlabelled images (DRW, and AES with `cfg.ael.aes`) + contrastive (`ci`, when given)."""
+    the labelled and on the mixed unlabelled images (DRW, and AES with `cfg.ael.aes`) + contrastive (`ci`, when given).
+    terms["confidence_stats"] is the labelled batch's `class_confidence_stats` for the bank (not a loss term)."""
     a, ign, ref = cfg.ael, cfg.data.ignore_index, cfg.mode == "reference"
     B_l, (H, W) = y_l.shape[0], p.x_u.shape[-2:]
     pred = out["pred"]
@@ -244,7 +249,7 @@ def ael_loss(out: dict, y_l: torch.Tensor, p, ci, bank, cfg, sup, conf_bank: Con
     d = conf_bank.difficulty if a.aes else None
     kw = dict(gamma=a.drw_gamma, gamma2=a.aes_gamma, generator=aes_generator, ignore_index=ign, mode=cfg.mode)
     l_cl, s_l = ael_consistency_loss(up[:B_l], yhat_l, conf_l, d, **kw)
-    target_u = p.label.masked_fill(p.reliable if ref else p.unreliable, ign)   # reference: the inverted filter
+    target_u = p.label.masked_fill(ael_dropped(p, cfg.mode), ign)               # reference: the inverted filter
     l_cu, s_u = ael_consistency_loss(up[B_l:], target_u, p.conf, d, **kw)
     if ci is not None:
         lc, _ = contrastive_loss(out["rep"].float(), ci.rep_T, ci.prob_T, ci.labels, ci.low, ci.high, B_l, bank, cfg.contrastive,
@@ -254,4 +259,5 @@ def ael_loss(out: dict, y_l: torch.Tensor, p, ci, bank, cfg, sup, conf_bank: Con
     lu = l_cl + l_cu
     loss = ls + cfg.semi.unsup_weight * lu + lc
     return loss, {"loss": loss, "loss_sup": ls, "loss_u": lu, "loss_cons_l": l_cl, "loss_cons_u": l_cu, "loss_c": lc,
-                  "aes_kept_frac": s_u["aes_kept_frac"]}
+                  "aes_kept_frac": s_u["aes_kept_frac"],
+                  "confidence_stats": class_confidence_stats(up[:B_l].detach().softmax(1), y_l, ign)}

@@ -23,7 +23,7 @@ from .contrastive import check_params, contrastive_loss
 from fastcore.basics import patch
 from .step import set_train_mode, teacher_pass, inspect_pass, contrastive_inputs, pseudo_label_stats, u2pl_loss, suponly_loss, upsample
 from .ael import (ConfidenceBank, PresenceBank, WithPasteSource, WithPartner, partner_index, acm_partner, acp_classes, copy_paste,
-                      acm_mix, ael_loss, fixed_contrastive_inputs, class_confidence_stats)
+                      acm_mix, ael_loss, ael_dropped, fixed_contrastive_inputs, class_confidence_stats)
 
 # %% auto #0
 __all__ = ['LOG_KEYS', 'poly_factor', 'set_lr', 'RecordingBank', 'FrozenBank', 'TrainingDiverged', 'NonFiniteLossError',
@@ -236,10 +236,8 @@ def _build_ael(self: Trainer):
     self.acm_plan = None                                                   # {"epoch": e, "items": [[partner index, ...] per batch]}
 
 @patch
-def _collect_confidence(self: Trainer, out: dict, y_l):
-    "Add this micro-batch's per-class confidence sums and counts (the student on its labelled images) to the step's."
-    st = class_confidence_stats(upsample(out["pred"][:y_l.shape[0]].detach().float(), y_l.shape[-2:]).softmax(1), y_l,
-                                self.cfg.data.ignore_index)
+def _add_confidence(self: Trainer, st: torch.Tensor):
+    "Add a micro-batch's per-class confidence sums and counts (`u2pl.ael.class_confidence_stats`) to the step's."
     self._conf_stats = st if getattr(self, "_conf_stats", None) is None else self._conf_stats + st
 
 @patch
@@ -298,7 +296,8 @@ def _suponly(self: Trainer, micro):
         with self._sync(a):
             with self.autocast(): out = self.fwd(x_l); loss, t = suponly_loss(out, y_l, self.loss_sup)
             self._backward(loss / self.accum)
-        if self.ael: self._collect_confidence(out, y_l)
+        if self.ael: self._add_confidence(class_confidence_stats(upsample(out["pred"].detach().float(), y_l.shape[-2:]).softmax(1), y_l,
+                                                                 self.cfg.data.ignore_index))
         _acc(terms, **t)
         if refresh_teacher:
             self._reseed("teacher", j)
@@ -335,16 +334,16 @@ def _ael_pass(self: Trainer, x_l, y_l, x_u, y_u, ex: dict, j):
                      frozen_bn=self.frozen_bn, autocast=self.autocast, channels_last=self.channels_last, mix=mix)
     ci = None
     if self.use_contrastive and self.epoch >= a.contrastive_start_epoch:
-        kept = p.label.masked_fill(p.reliable if cfg.mode == "reference" else p.unreliable, ign) != ign
+        kept = (p.label != ign) & ~ael_dropped(p, cfg.mode)
         ci = fixed_contrastive_inputs(p, y_l, 100.0 - cfg.semi.drop_percent, kept, ign, cfg.mode)
     return x_l, y_l, p, ci
 
 @patch
 def _ael_loss(self: Trainer, out, y_l, p, ci, bank, g, g_aes):
-    "`u2pl.ael.ael_loss`; the step's confidence statistics are collected for the bank (applied once per step, `train_step`)."
-    self._collect_confidence(out, y_l)
+    "`u2pl.ael.ael_loss`; its confidence statistics are added to the step's (applied to the bank once per step, `train_step`)."
     loss, t = ael_loss(out, y_l, p, ci, bank, self.cfg, self.loss_sup, self.conf_bank, self.c_weight if self.use_contrastive else None,
                        g, self.world * self.accum, g_aes)
+    self._add_confidence(t.pop("confidence_stats"))
     return loss, t
 
 @patch
@@ -676,11 +675,7 @@ def epochs_for_budget(budget_s: float, iters_per_epoch: int, sup_epochs: int, t_
 def _time_steps(self: Trainer) -> dict:
     "Seconds per supervised-only step ('sup'), per U2PL step ('u2pl'; semi runs) and per evaluation ('eval'); no trace left."
     cfg = self.cfg
-    saved = copy.deepcopy({"model": unwrap(self.model).state_dict(), "optimizer": self.optimizer.state_dict(),
-                           "teacher": self.teacher.state_dict() if self.teacher is not None else None,
-                           "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
-                           "memory_bank": self.bank.state_dict() if self.bank is not None else None,
-                           "ael": self.ael_state() if self.ael else None})
+    saved = copy.deepcopy(trainer_state(self, [], {}))                  # what a checkpoint holds, in memory
     rng, where = rng_state(), (self.epoch, self.iter_in_epoch, self.global_iter, self.teacher_copied)
     def step_time(epoch):
         self.epoch, self.iter_in_epoch, self.global_iter = epoch, 0, epoch * self.iters_per_epoch
