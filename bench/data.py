@@ -6,8 +6,9 @@ Writes VOC-like (500x375 JPEG q90 + PNG label, crop 513) and Cityscapes-like (20
 files to a temporary folder, then measures round-robin in one process, one thread (a slow spell hits every side):
 
   decode      PIL decode of image and label only (u2pl.data.read_image / read_label): the ceiling
-  ours        decode + u2pl.data.TrainTransform (two-sided random scale 0.5-2.0, window resize from uint8, pad, flip,
-              normalise): what a DataLoader worker does per training image
+  ours        decode + u2pl.data.TrainTransform (two-sided random scale 0.5-2.0, PyTorch's uint8 bilinear resize of the
+              source region under the crop window, pad, flip, normalise): what a DataLoader worker does per training image
+  exact       the same in reference mode: the window at exactly the reference's positions (float F.grid_sample)
   reference   decode + the reference's order: float tensor, normalise, F.interpolate of the whole image, pad, crop, flip
 
 and prints images/s and the ratio to decode. Same seeds for every side, so ours and reference draw the same scales.
@@ -55,13 +56,15 @@ def main(argv=None):
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, 1 thread, {a.rounds} rounds x {a.n} images per side, round-robin; median images/s")
-    print(f"{'files':28s} {'decode':>8s} {'ours':>8s} {'reference':>10s} {'ours/decode':>12s} {'ours/reference':>15s}")
+    print(f"{'files':30s} {'decode':>8s} {'ours':>8s} {'exact':>8s} {'reference':>10s} {'ours/decode':>12s} {'ours/reference':>15s} "
+          f"{'exact/reference':>16s}")
     with tempfile.TemporaryDirectory() as d:
         for kind, crop in (("voc", 513), ("cityscapes", 769)):
             files = write_files(Path(d), kind)
-            tt = TrainTransform(crop, (0.5, 2.0))
+            tt, te = TrainTransform(crop, (0.5, 2.0)), TrainTransform(crop, (0.5, 2.0), mode="reference", label_pad=255)
             dec = lambda k: (read_image(files[k % len(files)][0]), read_label(files[k % len(files)][1]))
             sides = {"decode": lambda k: dec(k), "ours": lambda k: tt(*dec(k), rng=random.Random(k)),
+                     "exact": lambda k: te(*dec(k), rng=random.Random(k)),
                      "reference": lambda k: reference_order(*dec(k), crop, random.Random(k))}
             for fn in sides.values(): fn(0)                                     # warm-up
             rates = {s: [] for s in sides}
@@ -72,8 +75,8 @@ def main(argv=None):
                     rates[s].append(a.n / (time.perf_counter() - t0))
             m = {s: statistics.median(v) for s, v in rates.items()}
             label = "VOC 500x375 jpg, crop 513" if kind == "voc" else "Cityscapes 2048x1024, crop 769"
-            print(f"{label:28s} {m['decode']:8.1f} {m['ours']:8.1f} {m['reference']:10.1f} {m['ours'] / m['decode']:12.2f} "
-                  f"{m['ours'] / m['reference']:15.2f}")
+            print(f"{label:30s} {m['decode']:8.1f} {m['ours']:8.1f} {m['exact']:8.1f} {m['reference']:10.1f} "
+                  f"{m['ours'] / m['decode']:12.2f} {m['ours'] / m['reference']:15.2f} {m['exact'] / m['reference']:16.2f}")
 
 if __name__ == "__main__":
     main()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_data.ipynb #443d69da
 from __future__ import annotations
-import copy, os, random, re, warnings
+import copy, math, os, random, re, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,12 +22,12 @@ from .splits import Split, load_split, find_splits_root, make_synthetic_splits, 
 __all__ = ['VOC_INFO', 'CITYSCAPES_INFO', 'CITYSCAPES_ID_TO_TRAINID', 'SYNTHETIC_FAMILIES', 'SYNTHETIC_ARC_FAMILY',
            'SYNTHETIC_KINDS', 'SYNTHETIC_CONTRAST', 'SYNTHETIC_CLASS_P', 'SYNTHETIC_INFO', 'MEAN', 'STD', 'FOLDER_KEYS',
            'DatasetInfo', 'default_palette', 'cityscapes_lut', 'read_image', 'read_label', 'check_label',
-           'synthetic_sample', 'normalize', 'denormalize', 'to_tensor_pair', 'rand_scale', 'resized_window',
-           'TrainTransform', 'EvalTransform', 'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset',
-           'cityscapes_pool', 'load_dataset_yaml', 'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset',
-           'make_tiny_voc', 'make_tiny_cityscapes', 'make_tiny_folder', 'get_split', 'synthetic_to_folder', 'EpochPlan',
-           'SeededDataset', 'make_loader', 'EpochLoader', 'ToySegmentation', 'toy_datasets', 'build_datasets',
-           'whole_images']
+           'synthetic_sample', 'normalize_', 'normalize', 'denormalize', 'to_tensor_pair', 'rand_scale',
+           'resized_window', 'TrainTransform', 'EvalTransform', 'SegDataset', 'VOCDataset', 'voc_pools',
+           'CityscapesDataset', 'cityscapes_pool', 'load_dataset_yaml', 'FolderDataset', 'folder_pool',
+           'SyntheticDataset', 'build_dataset', 'make_tiny_voc', 'make_tiny_cityscapes', 'make_tiny_folder',
+           'get_split', 'synthetic_to_folder', 'EpochPlan', 'SeededDataset', 'make_loader', 'EpochLoader',
+           'ToySegmentation', 'toy_datasets', 'build_datasets', 'whole_images']
 
 # %% ../nbs/03_data.ipynb #776ace68
 @dataclass
@@ -186,10 +186,13 @@ def synthetic_sample(index: int, split: str = "train", seed: int = 0, size: int 
 MEAN = (123.675, 116.28, 103.53)
 STD = (58.395, 57.12, 57.375)
 
+def normalize_(x: torch.Tensor) -> torch.Tensor:
+    "Normalise a float [3,H,W] on the 0-255 scale in place."
+    return x.sub_(torch.tensor(MEAN, dtype=x.dtype).view(3, 1, 1)).div_(torch.tensor(STD, dtype=x.dtype).view(3, 1, 1))
+
 def normalize(img: torch.Tensor) -> torch.Tensor:
-    "float [3,H,W] on the 0-255 scale -> normalised."
-    m = torch.tensor(MEAN, dtype=img.dtype).view(3, 1, 1); s = torch.tensor(STD, dtype=img.dtype).view(3, 1, 1)
-    return (img - m) / s
+    "[3,H,W] on the 0-255 scale (uint8 or float, any strides) -> normalised float, a new contiguous tensor."
+    return normalize_(img.to(img.dtype if img.is_floating_point() else torch.float32, memory_format=torch.contiguous_format, copy=True))
 
 def denormalize(img: torch.Tensor) -> np.ndarray:
     "The inverse of `normalize` for display: a normalised [3,H,W] image -> uint8 [H,W,3] (rounded, clipped to 0..255)."
@@ -215,19 +218,51 @@ def _nearest_taps(start: int, stop: int, n_in: int, n_out: int):
     d = torch.arange(start, stop, dtype=torch.float64)
     return (d * (n_in / n_out)).floor().long().clamp(max=n_in - 1)
 
+def _sf(n_in: int, n_out: int) -> float:
+    "The scale factor handed to F.interpolate: floor(n_in * sf) = n_out despite float rounding."
+    return n_out / n_in * (1 + 1e-12)
+
+def _span(w0: int, n: int, n_in: int, n_out: int) -> tuple[int, int, int, float]:
+    """For n resized positions from w0 of a resize n_in -> n_out: the source rows [a, b) to read, the first row j0 of
+    their own resize (same scale) to keep, and where that row lies in the resized frame (a*n_out/n_in + j0, fractional)."""
+    r = n_in / n_out
+    a, b = max(int(w0 * r) - 1, 0), min(n_in, int((w0 + n) * r) + 2)   # one source row of margin: no clamp inside the image
+    m = math.floor(float(b - a) * _sf(n_in, n_out))
+    if m == b - a: a, b, m = 0, n_in, n_out           # torch copies a dimension whose size does not change: resize it whole
+    j0 = min(max(round(w0 - a / r), 0), m - n)
+    return a, b, j0, a / r + j0
+
 def _grid(src: torch.Tensor, lo: int, n: int) -> torch.Tensor:
     "Source pixel coordinates `src` as grid_sample's normalised coordinates in a region of `n` pixels starting at `lo`."
     return ((2 * (src - lo) + 1) / n - 1).float()
 
+def _window_u8(img: np.ndarray, label: np.ndarray | None, out_hw, win, flip: bool):
+    "The library kernel: PyTorch's uint8 bilinear resize of the source region, at the frame position `_span` snaps to."
+    H, W = img.shape[:2]; nh, nw = out_hw; y0, y1, x0, x1 = win
+    a, b, j0, fy = _span(y0, y1 - y0, H, nh); c, d, k0, fx = _span(x0, x1 - x0, W, nw)
+    src = torch.from_numpy(img[a:b, c:d]).permute(2, 0, 1)[None].contiguous(memory_format=torch.channels_last)
+    out = F.interpolate(src, scale_factor=(_sf(H, nh), _sf(W, nw)), mode="bilinear", align_corners=False,
+                        recompute_scale_factor=False)[0, :, j0:j0 + y1 - y0, k0:k0 + x1 - x0]
+    lab = None
+    if label is not None:                                  # nearest, source = floor(frame position * in/out), same positions
+        lr = np.minimum(((fy + np.arange(y1 - y0)) * H / nh).astype(np.int64), H - 1)
+        lc = np.minimum(((fx + np.arange(x1 - x0)) * W / nw).astype(np.int64), W - 1)
+        lab = label.take(lr, 0).take(lc[::-1] if flip else lc, 1)
+    out = out.numpy()                                      # channels-last strides: numpy's copy reorders (and flips) fastest
+    return torch.from_numpy(np.ascontiguousarray(out[..., ::-1] if flip else out)), lab
+
 def resized_window(img: np.ndarray, label: np.ndarray | None, out_hw: tuple[int, int], win: tuple[int, int, int, int],
-                   flip: bool = False):
+                   flip: bool = False, exact: bool = False):
     """The window rows [y0,y1) x cols [x0,x1) of (image, label) resized to out_hw, reading only the source region it needs;
-    `flip` mirrors the window left-right. Returns (float [3,h,w] on 0-255, label [h,w] or None)."""
+    `flip` mirrors the window left-right. Returns (image [3,h,w] on 0-255, label [h,w] or None): by default uint8 from
+    PyTorch's uint8 kernel, the window placed within one resized pixel of its offset (exactly at the top / left edge);
+    `exact=True`: float at exactly the window's positions (`F.grid_sample`)."""
     H, W = img.shape[:2]; nh, nw = out_hw; y0, y1, x0, x1 = win
     if (nh, nw) == (H, W):                                   # no resize: the pixels themselves
-        out = torch.from_numpy(np.ascontiguousarray(img[y0:y1, x0:x1])).permute(2, 0, 1).float()
+        out = torch.from_numpy(np.ascontiguousarray(img[y0:y1, x0:x1])).permute(2, 0, 1)
         lab = None if label is None else np.ascontiguousarray(label[y0:y1, x0:x1])
         return (out.flip(-1), None if lab is None else lab[:, ::-1]) if flip else (out, lab)
+    if not exact: return _window_u8(img, label, out_hw, win, flip)
     ys, xs = _linear_src(y0, y1, H, nh), _linear_src(x0, x1, W, nw)
     if flip: xs = xs.flip(0)
     ra, rb, ca, cb = int(ys.min()), min(int(ys.max()) + 2, H), int(xs.min()), min(int(xs.max()) + 2, W)
@@ -246,7 +281,8 @@ def _hw(size) -> tuple[int, int] | None:
     return (int(size), int(size)) if isinstance(size, (int, float)) else (int(size[0]), int(size[1]))
 
 class TrainTransform:
-    "Two-sided random resize, random crop (pad: image mean, label ignore; 0 in reference mode), flip, normalise."
+    """Two-sided random resize, random crop (pad: image mean, label ignore; 0 in reference mode), flip, normalise.
+    Paper mode resizes with PyTorch's uint8 kernel, reference mode at exactly the reference's positions (`resized_window`)."""
     def __init__(self, crop_size=513, scale=(0.5, 2.0), flip: bool = True, ignore_index: int = 255, mode: str = "paper",
                  label_pad: int | None = None):
         if mode not in ("paper", "reference"): raise ValueError(f"mode must be 'paper' or 'reference', got {mode!r}")
@@ -267,15 +303,17 @@ class TrainTransform:
         H, W = img.shape[:2]
         (nh, nw), (wy, wx, ch, cw), flip = self.params(H, W, rng)
         y0, y1, x0, x1 = max(wy, 0), min(wy + ch, nh), max(wx, 0), min(wx + cw, nw)
-        part, plab = resized_window(img, label, (nh, nw), (y0, y1, x0, x1), flip)
+        part, plab = resized_window(img, label, (nh, nw), (y0, y1, x0, x1), flip, exact=self.mode == "reference")
         if flip: x0, x1 = wx + cw - (x1 - wx), wx + cw - (x0 - wx)    # the window's place in the mirrored crop
         if (y1 - y0, x1 - x0) == (ch, cw):                       # the window fills the crop: no padding canvas
-            out, lab = normalize(part), torch.from_numpy(np.ascontiguousarray(plab)).long()
-        else:
-            out = torch.zeros(3, ch, cw); lab = torch.full((ch, cw), self.label_pad, dtype=torch.long)
-            out[:, y0 - wy:y1 - wy, x0 - wx:x1 - wx] = normalize(part)
-            lab[y0 - wy:y1 - wy, x0 - wx:x1 - wx] = torch.from_numpy(np.ascontiguousarray(plab)).long()
-        return out, lab
+            return normalize(part), torch.from_numpy(np.ascontiguousarray(plab)).long()
+        (t, b), (l, r) = (y0 - wy, y1 - wy), (x0 - wx, x1 - wx)            # the window's place in the crop
+        out, mean = torch.empty(3, ch, cw), torch.tensor(MEAN).view(3, 1, 1)
+        for strip in (out[:, :t], out[:, b:], out[:, t:b, :l], out[:, t:b, r:]): strip.copy_(mean.expand_as(strip))  # 0 once normalised
+        out[:, t:b, l:r] = part
+        lab = np.full((ch, cw), self.label_pad, dtype=np.promote_types(plab.dtype, np.min_scalar_type(self.label_pad)))
+        lab[t:b, l:r] = plab
+        return normalize_(out), torch.from_numpy(lab).long()
 
 # %% ../nbs/03_data.ipynb #6b518959
 class EvalTransform:
