@@ -203,6 +203,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'u2pl.data.VOCDataset': ('data.html#vocdataset', 'u2pl/data.py'),
                            'u2pl.data.VOCDataset.__init__': ('data.html#vocdataset.__init__', 'u2pl/data.py'),
                            'u2pl.data.VOCDataset.paths': ('data.html#vocdataset.paths', 'u2pl/data.py'),
+                           'u2pl.data._chw': ('data.html#_chw', 'u2pl/data.py'),
                            'u2pl.data._grid': ('data.html#_grid', 'u2pl/data.py'),
                            'u2pl.data._hsv': ('data.html#_hsv', 'u2pl/data.py'),
                            'u2pl.data._hw': ('data.html#_hw', 'u2pl/data.py'),

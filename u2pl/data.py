@@ -201,8 +201,7 @@ def denormalize(img: torch.Tensor) -> np.ndarray:
 
 def to_tensor_pair(img: np.ndarray, label: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     "uint8 HWC image, integer HW label -> (normalised float [3,H,W], int64 [H,W])."
-    x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float()
-    return normalize(x), torch.from_numpy(np.ascontiguousarray(label)).long()
+    return normalize(torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)), torch.from_numpy(np.ascontiguousarray(label)).long()
 
 def rand_scale(rng=random, scale: tuple[float, float] = (0.5, 2.0)) -> float:
     "The reference's two-sided law: p=0.5 U[lo,1), else U[1,hi)."
@@ -236,6 +235,10 @@ def _grid(src: torch.Tensor, lo: int, n: int) -> torch.Tensor:
     "Source pixel coordinates `src` as grid_sample's normalised coordinates in a region of `n` pixels starting at `lo`."
     return ((2 * (src - lo) + 1) / n - 1).float()
 
+def _chw(v: np.ndarray, flip: bool) -> torch.Tensor:
+    "A uint8 [3,h,w] view with channels-last strides as a contiguous tensor, mirrored if `flip`: one numpy copy (PyTorch's is slower)."
+    return torch.from_numpy((v[..., ::-1] if flip else v).copy(order="C"))
+
 def _window_u8(img: np.ndarray, label: np.ndarray | None, out_hw, win, flip: bool):
     "The library kernel: PyTorch's uint8 bilinear resize of the source region, at the frame position `_span` snaps to."
     H, W = img.shape[:2]; nh, nw = out_hw; y0, y1, x0, x1 = win
@@ -248,8 +251,7 @@ def _window_u8(img: np.ndarray, label: np.ndarray | None, out_hw, win, flip: boo
         lr = np.minimum(((fy + np.arange(y1 - y0)) * H / nh).astype(np.int64), H - 1)
         lc = np.minimum(((fx + np.arange(x1 - x0)) * W / nw).astype(np.int64), W - 1)
         lab = label.take(lr, 0).take(lc[::-1] if flip else lc, 1)
-    out = out.numpy()                                      # channels-last strides: numpy's copy reorders (and flips) fastest
-    return torch.from_numpy(np.ascontiguousarray(out[..., ::-1] if flip else out)), lab
+    return _chw(out.numpy(), flip), lab
 
 def resized_window(img: np.ndarray, label: np.ndarray | None, out_hw: tuple[int, int], win: tuple[int, int, int, int],
                    flip: bool = False, exact: bool = False):
@@ -259,9 +261,8 @@ def resized_window(img: np.ndarray, label: np.ndarray | None, out_hw: tuple[int,
     `exact=True`: float at exactly the window's positions (`F.grid_sample`)."""
     H, W = img.shape[:2]; nh, nw = out_hw; y0, y1, x0, x1 = win
     if (nh, nw) == (H, W):                                   # no resize: the pixels themselves
-        out = torch.from_numpy(np.ascontiguousarray(img[y0:y1, x0:x1])).permute(2, 0, 1)
-        lab = None if label is None else np.ascontiguousarray(label[y0:y1, x0:x1])
-        return (out.flip(-1), None if lab is None else lab[:, ::-1]) if flip else (out, lab)
+        lab = None if label is None else label[y0:y1, x0:x1]
+        return _chw(img[y0:y1, x0:x1].transpose(2, 0, 1), flip), (lab[:, ::-1] if flip and lab is not None else lab)
     if not exact: return _window_u8(img, label, out_hw, win, flip)
     ys, xs = _linear_src(y0, y1, H, nh), _linear_src(x0, x1, W, nw)
     if flip: xs = xs.flip(0)
