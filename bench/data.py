@@ -7,8 +7,12 @@ files to a temporary folder, then measures round-robin in one process, one threa
 
   decode      PIL decode of image and label only (u2pl.data.read_image / read_label): the ceiling
   ours        decode + u2pl.data.TrainTransform (two-sided random scale 0.5-2.0, PyTorch's uint8 bilinear resize of the
-              source region under the crop window, pad, flip, normalise): what a DataLoader worker does per training image
-  exact       the same in reference mode: the window at exactly the reference's positions (float F.grid_sample)
+              source region under the crop window, pad, flip; uint8 pixels out): what a DataLoader worker does per
+              training image. The float conversion and normalisation run batched on the device (u2pl.data.model_input)
+  +normalise  ours, then that normalisation here on the CPU into contiguous float memory, per image: what a run
+              without a GPU adds (batched in the main process)
+  exact       the same in reference mode: the window at exactly the reference's positions (float F.grid_sample),
+              normalised in the worker
   reference   decode + the reference's order: float tensor, normalise, F.interpolate of the whole image, pad, crop, flip
 
 and prints images/s and the ratio to decode. Same seeds for every side, so ours and reference draw the same scales.
@@ -22,7 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from u2pl.data import TrainTransform, normalize, rand_scale, read_image, read_label   # noqa: E402
+from u2pl.data import TrainTransform, model_input, normalize, rand_scale, read_image, read_label   # noqa: E402
 
 def write_files(root: Path, kind: str, n: int = 6):
     rng = np.random.default_rng(0)
@@ -56,14 +60,15 @@ def main(argv=None):
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, 1 thread, {a.rounds} rounds x {a.n} images per side, round-robin; median images/s")
-    print(f"{'files':30s} {'decode':>8s} {'ours':>8s} {'exact':>8s} {'reference':>10s} {'ours/decode':>12s} {'ours/reference':>15s} "
-          f"{'exact/reference':>16s}")
+    print(f"{'files':30s} {'decode':>8s} {'ours':>8s} {'+normalise':>11s} {'exact':>8s} {'reference':>10s} {'ours/decode':>12s} "
+          f"{'ours/reference':>15s} {'exact/reference':>16s}")
     with tempfile.TemporaryDirectory() as d:
         for kind, crop in (("voc", 513), ("cityscapes", 769)):
             files = write_files(Path(d), kind)
             tt, te = TrainTransform(crop, (0.5, 2.0)), TrainTransform(crop, (0.5, 2.0), mode="reference", label_pad=255)
             dec = lambda k: (read_image(files[k % len(files)][0]), read_label(files[k % len(files)][1]))
             sides = {"decode": lambda k: dec(k), "ours": lambda k: tt(*dec(k), rng=random.Random(k)),
+                     "+normalise": lambda k: model_input(tt(*dec(k), rng=random.Random(k))[0], torch.contiguous_format),
                      "exact": lambda k: te(*dec(k), rng=random.Random(k)),
                      "reference": lambda k: reference_order(*dec(k), crop, random.Random(k))}
             for fn in sides.values(): fn(0)                                     # warm-up
@@ -75,7 +80,7 @@ def main(argv=None):
                     rates[s].append(a.n / (time.perf_counter() - t0))
             m = {s: statistics.median(v) for s, v in rates.items()}
             label = "VOC 500x375 jpg, crop 513" if kind == "voc" else "Cityscapes 2048x1024, crop 769"
-            print(f"{label:30s} {m['decode']:8.1f} {m['ours']:8.1f} {m['exact']:8.1f} {m['reference']:10.1f} "
+            print(f"{label:30s} {m['decode']:8.1f} {m['ours']:8.1f} {m['+normalise']:11.1f} {m['exact']:8.1f} {m['reference']:10.1f} "
                   f"{m['ours'] / m['decode']:12.2f} {m['ours'] / m['reference']:15.2f} {m['exact'] / m['reference']:16.2f}")
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ def test_voc_semi_datasets(tmp_path, workers):
     lab, unl = _epoch(out["labeled"], plan, "l", workers), _epoch(out["unlabeled"], plan, "u", workers)
     assert len(lab) == len(unl) == 3
     for (xl, yl), (xu, yu) in zip(lab, unl):
-        assert xl.shape == xu.shape == (2, 3, 24, 24) and yl.dtype == torch.int64
+        assert xl.shape == xu.shape == (2, 3, 24, 24) and xl.dtype == torch.uint8 and yl.dtype == torch.uint8   # pixels, file dtype
+        assert xl.is_contiguous(memory_format=torch.channels_last) and D.model_input(xl).dtype == torch.float32
         assert set(yl.unique().tolist()) <= set(range(21)) | {255}
     xv, yv = out["val"][0]; assert xv.shape[0] == 3 and yv.shape == xv.shape[1:]
     assert (tmp_path / "splits/2/manifest.json").is_file()

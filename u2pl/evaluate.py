@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from .metrics import ConfusionMatrix
+from .data import model_input
 from .core import amp_context, safe_load, CheckpointError
 from .checkpoint import teacher_is_trained
 
@@ -131,7 +132,7 @@ def evaluate(model, loader, num_classes: int, mode: str = "whole", crop=513, str
             for i, batch in enumerate(loader):
                 if max_batches is not None and i >= max_batches: break
                 image, label = batch[0], batch[1]
-                image = image.to(device, non_blocking=True); label = label.to(device, non_blocking=True)
+                image = model_input(image.to(device, non_blocking=True)); label = label.to(device, non_blocking=True).long()
                 if image.dim() == 3: image, label = image[None], label[None]
                 if mode == "center_crop":
                     image, label = center_crop_pair(image, label, crop, label_pad)

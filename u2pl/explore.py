@@ -22,7 +22,7 @@ from .metrics import ConfusionMatrix
 from .contrastive import paper_masks, reference_negative_mask
 from .config import ContrastiveConfig
 from .evaluate import load_for_inference
-from .data import denormalize, default_palette
+from .data import denormalize, default_palette, model_input
 from .launch import read_jsonl
 from .core import safe_load, sha256_file
 
@@ -135,7 +135,7 @@ def collect_outputs(teacher, dataset, cfg, n: int | None = None, student=None, m
     ids = getattr(dataset, "ids", None)
     for i in range(n):
         x, y = dataset[i]
-        x, y = _fit(x, y, max_side)
+        x, y = _fit(model_input(x), y, max_side)
         xb = x[None].to(device)
         p = inspect_pass(teacher, xb, cfg)
         keep["ids"].append(str(ids[i]) if ids is not None else str(i))

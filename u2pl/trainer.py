@@ -13,7 +13,7 @@ from .core import (derive_seed, seed_everything, rng_state, set_rng_state, init_
                        unwrap, RunLock, RunLockError, remove_stale_temps, CheckpointError)
 from .config import Config, ConfigError, to_dict, save_yaml, effective_lr, global_batch, resolve_config
 from .model import model_from_config, convert_sync_bn, revert_sync_bn
-from .data import EpochPlan, EpochLoader, build_datasets, TrainTransform
+from .data import EpochPlan, EpochLoader, build_datasets, TrainTransform, model_input
 from .checkpoint import trainer_state, write_checkpoint, read_checkpoint, load_states, config_diff, truncate_jsonl, semi_steps
 from .teacher import EMATeacher
 from .memory_bank import ClassQueues
@@ -257,8 +257,11 @@ def autocast(self: Trainer):
 
 @patch
 def _to(self: Trainer, x: torch.Tensor, image: bool = False) -> torch.Tensor:
+    """Where batches reach the device: images through `model_input` (uint8 pixels normalised there, batched) in the run's
+    memory format, labels as int64."""
     x = x.to(self.device, non_blocking=True)
-    return x.contiguous(memory_format=torch.channels_last) if image and self.channels_last else x
+    if not image: return x.long()
+    return model_input(x, torch.channels_last if self.channels_last else torch.contiguous_format)
 
 # %% ../nbs/13_trainer.ipynb #e3e53e65
 @patch

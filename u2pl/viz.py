@@ -155,7 +155,7 @@ def colorize_labels(label, palette=None) -> np.ndarray:
     return np.asarray(colorize(np.clip(lab, 0, 255).astype(np.uint8), palette).convert("RGB"))
 
 # %% ../nbs/15_viz.ipynb #b53fa6d2
-from .data import denormalize     # normalised [3,H,W] -> uint8 [H,W,3] for display
+from .data import denormalize, model_input     # normalised [3,H,W] -> uint8 [H,W,3] for display; uint8 pixels -> normalised
 from .evaluate import voc_palette
 from matplotlib.patches import Patch
 
@@ -173,7 +173,7 @@ def prediction_panel(model, images, labels=None, alpha: float = 20.0, palette=No
     fig, axs = plt.subplots(len(images), len(cols), figsize=(figsize_per * len(cols), figsize_per * len(images) + 0.6), squeeze=False)
     seen = set()
     for i, img in enumerate(images):
-        x = img[None].to(dev)
+        x = model_input(img[None].to(dev))
         logits = torch.nn.functional.interpolate(model(x)["pred"].float(), size=x.shape[-2:], mode="bilinear", align_corners=True)
         prob = logits.softmax(1); ent = entropy(prob)[0]
         part = partition(ent[None], torch.ones_like(ent[None], dtype=torch.bool), alpha)
