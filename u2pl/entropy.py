@@ -49,10 +49,18 @@ def _plan(n: int, q: float):
     i = math.floor(v)
     return i, i + 1, v - i
 
+def _next_stat(x: torch.Tensor, v: torch.Tensor, i: int) -> torch.Tensor:
+    "Order statistic i+1 of `x` given v = order statistic i: v again while it repeats, else the smallest value above it."
+    return torch.where((x <= v).sum() > i + 1, v, x.masked_fill(x <= v, float("inf")).min())
+
 def _order_stats(x: torch.Tensor, idx: Sequence[int]) -> dict:
-    "The values of 0-based order statistics `idx` of 1-d `x`: kthvalue for a few, one sort for many."
+    """The values of 0-based order statistics `idx` of 1-d `x`: kthvalue for a few (a neighbour i+1 from two cheap
+    passes instead of a second kthvalue: a percentile interpolates between such a pair), one sort for many."""
     idx = sorted(set(idx))
-    if len(idx) <= 4: return {i: torch.kthvalue(x, i + 1).values for i in idx}
+    if len(idx) <= 4:
+        out = {}
+        for i in idx: out[i] = _next_stat(x, out[i - 1], i - 1) if i - 1 in out else torch.kthvalue(x, i + 1).values
+        return out
     s = torch.sort(x).values
     return {i: s[i] for i in idx}
 
@@ -110,8 +118,9 @@ def partition(ent: torch.Tensor, valid: torch.Tensor | None = None, alpha: float
                          f"{getattr(valid, 'dtype', type(valid).__name__)} {tuple(getattr(valid, 'shape', ()))}")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 100:
         raise ValueError(f"partition: alpha must be a number in [0, 100], got {alpha!r}")
-    v = ent.detach()[valid] if sorted_valid is None else sorted_valid.detach().reshape(-1)
-    n = v.numel()
+    if sorted_valid is None:           # invalid pixels as +inf sort last: order statistics i < n are the valid pixels'
+        n, v = int(valid.sum()), ent.detach().masked_fill(~valid, float("inf")).reshape(-1)   # (no boolean-index copy)
+    else: v = sorted_valid.detach().reshape(-1); n = v.numel()
     if n == 0:
         empty, nan = torch.zeros_like(valid), torch.full((), float('nan'), dtype=ent.dtype, device=ent.device)
         return Partition(empty, empty.clone(), nan, nan.clone())
@@ -121,24 +130,28 @@ def partition(ent: torch.Tensor, valid: torch.Tensor | None = None, alpha: float
     return Partition(ent.le(low) & valid, ent.ge(high) & valid, low, high)
 
 # %% ../nbs/05_entropy.ipynb #9b56241b
-def _rth_largest(prob: torch.Tensor, r: int) -> torch.Tensor:
-    "The r-th largest value (1 <= r <= C) along dim 1, keepdim, from a topk of min(r, C - r + 1) values."
+def _rank_keys(prob: torch.Tensor) -> torch.Tensor:
+    "Int64 [B,C,...] keys, distinct per pixel, ordered along dim 1 as a stable descending sort orders `prob` (not NaN)."
     C = prob.shape[1]
-    if r <= C - r + 1: return prob.topk(r, dim=1).values.narrow(1, r - 1, 1)
-    return prob.topk(C - r + 1, dim=1, largest=False).values.narrow(1, C - r, 1)   # ascending: the (C-r+1)-th smallest
+    b = (prob.float() + 0.0).view(torch.int32)                 # + 0.0 turns -0 into +0: equal, as the sort sees them
+    b = b ^ ((b >> 31) & 0x7FFFFFFF)                           # negative floats: magnitude bits flipped -> monotonic
+    c = torch.arange(C - 1, -1, -1, device=prob.device).view(1, C, *([1] * (prob.dim() - 2)))
+    return b.long() * C + c                                    # ties: the lower class index gets the larger key
 
-def _in_top(prob: torch.Tensor, r: int) -> torch.Tensor:
-    "Bool [B,C,...]: rank of class c (stable, descending) < r along dim 1."
-    if r <= 0: return torch.zeros_like(prob, dtype=torch.bool)
-    if r >= prob.shape[1]: return torch.ones_like(prob, dtype=torch.bool)
-    u = _rth_largest(prob, r)                                      # [B,1,...]
-    gt, eq = prob > u, prob == u
-    n_gt = gt.sum(1, keepdim=True)
-    before = torch.cumsum(eq, 1) - eq.long()                       # ties with a lower class index
-    return gt | (eq & (n_gt + before < r))
+def _in_top(key: torch.Tensor, r: int) -> torch.Tensor:
+    "Bool [B,C,...]: class c's key among the r largest of its pixel (keys distinct), from the shorter side, by amax passes."
+    C = key.shape[1]
+    if r <= 0: return torch.zeros_like(key, dtype=torch.bool)
+    if r >= C: return torch.ones_like(key, dtype=torch.bool)
+    big = r <= C - r
+    work = key if big else -key                                # amax both ways: PyTorch's int64 amin is ~30x slower on CPU
+    for _ in range((r if big else C - r) - 1):
+        work = work.masked_fill(work == work.amax(1, keepdim=True), torch.iinfo(torch.long).min)
+    m = work.amax(1, keepdim=True)
+    return key >= m if big else key > -m
 
 def class_rank_masks(prob: torch.Tensor, r_l: int = 3, r_h: int = 20):
-    "(top, window): bool [B,C,...] masks of classes ranked < r_l and ranked in [r_l, r_h), via two small topk."
+    "(top, window): bool [B,C,...] masks of classes ranked < r_l and ranked in [r_l, r_h) (stable descending order)."
     if not torch.is_tensor(prob) or prob.dim() < 2:
         raise ValueError(f"class_rank_masks: prob must be a tensor [B,C,...], got {getattr(prob, 'shape', type(prob))}")
     if not (isinstance(r_l, int) and isinstance(r_h, int)) or r_l < 0 or r_h < r_l:
@@ -148,8 +161,11 @@ def class_rank_masks(prob: torch.Tensor, r_l: int = 3, r_h: int = 20):
     prob = prob.detach()
     if r_h == 0:
         z = torch.zeros_like(prob, dtype=torch.bool); return z, z.clone()
-    top, upto_h = _in_top(prob, r_l), _in_top(prob, r_h)
-    return top, upto_h & ~top
+    if prob.dtype == torch.float64:
+        rk = class_ranks(prob); return rk < r_l, (rk >= r_l) & (rk < r_h)
+    key = _rank_keys(prob)
+    top = _in_top(key, r_l)
+    return top, _in_top(key, r_h) & ~top
 
 def class_ranks(prob: torch.Tensor) -> torch.Tensor:
     "Long [B,C,...]: rank of each class per pixel (0 = most likely), ties broken by lower class index."

@@ -101,13 +101,18 @@ def enqueue(self: ClassQueues, keys: torch.Tensor, labels: torch.Tensor, check: 
 
 # %% ../nbs/06_memory_bank.ipynb #43f8e44a
 @patch
-def gather(self: ClassQueues, classes: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    "Keys at logical positions `idx [P,M]` (0 = oldest) of queues `classes [P]` -> [P,M,D]."
+def rows(self: ClassQueues, classes: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    "Rows of `buffer` [P,M] holding the keys at logical positions `idx [P,M]` (0 = oldest) of queues `classes [P]`."
     classes = torch.as_tensor(classes, dtype=torch.long, device=self.device)
     idx = torch.as_tensor(idx, dtype=torch.long, device=self.device)
     cap, size = self.caps[classes, None], self._size[classes, None]
     start = (self.ptr[classes, None] - size) % cap
-    rows = self.offsets[classes, None] + (start + idx) % cap
+    return self.offsets[classes, None] + (start + idx) % cap
+
+@patch
+def gather(self: ClassQueues, classes: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    "Keys at logical positions `idx [P,M]` (0 = oldest) of queues `classes [P]` -> [P,M,D]."
+    rows = self.rows(classes, idx)
     return self.buffer.index_select(0, rows.flatten()).view(*rows.shape, self.dim)   # index_select: ~4x faster than [] on CPU
 
 @patch
