@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .entropy import entropy_from_logits, partition
+from .entropy import entropy, entropy_from_logits, partition
 from .augment import strong_augment
 from .metrics import pseudo_label_quality
 from .losses import unsupervised_loss
@@ -95,8 +95,8 @@ def teacher_pass(teacher: nn.Module, x_l: torch.Tensor, y_l: torch.Tensor, x_u: 
         with autocast(): out = teacher(x_all)
     else: out = out_u
     logits_T = out["pred"].float()
-    # 4. entropy of the unlabelled part at the crop size
-    ent = entropy_from_logits(upsample(logits_T[B_l:], (H, W)))
+    # 4. entropy of the unlabelled part at the crop size (inspecting: stage 1's probabilities are those same logits')
+    ent = entropy(prob) if out is out_u else entropy_from_logits(upsample(logits_T[B_l:], (H, W)))
     # 5. reliable / unreliable partition of the valid pseudo-labels
     part = partition(ent, label != cfg.data.ignore_index, alpha)
     rep = out["rep"].float() if "rep" in out else None
