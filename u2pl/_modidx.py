@@ -434,6 +434,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'u2pl.memory_bank.ClassQueues.sizes': ('memory_bank.html#classqueues.sizes', 'u2pl/memory_bank.py'),
                                   'u2pl.memory_bank.ClassQueues.state_dict': ( 'memory_bank.html#classqueues.state_dict',
                                                                                'u2pl/memory_bank.py'),
+                                  'u2pl.memory_bank.ClassQueues.take': ('memory_bank.html#classqueues.take', 'u2pl/memory_bank.py'),
                                   'u2pl.memory_bank._gather_keys': ('memory_bank.html#_gather_keys', 'u2pl/memory_bank.py'),
                                   'u2pl.memory_bank._in_ddp': ('memory_bank.html#_in_ddp', 'u2pl/memory_bank.py'),
                                   'u2pl.memory_bank.ring_positions': ('memory_bank.html#ring_positions', 'u2pl/memory_bank.py')},

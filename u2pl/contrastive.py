@@ -167,7 +167,7 @@ def _paper_loss(rep, rep_teacher, prob, labels, low_mask, high_mask, num_labeled
     anchors = rep.flatten(2)[pix // (h * w), :, pix % (h * w)]  # [V, Q, D], with grad
     protos = (lv[valid_classes].to(rt_flat.dtype) @ rt_flat) / n_low[valid_classes, None]
     rows = bank.rows(valid_classes.repeat_interleave(Q), neg_idx.view(V * Q, K))   # anchor row -> its negatives' bank rows
-    negs_of = lambda s, e: bank.buffer.index_select(0, rows[s:e].flatten()).view(e - s, K, D).to(dev, rep.dtype)   # streamed
+    negs_of = lambda s, e: bank.take(rows[s:e]).to(dev, rep.dtype)   # streamed: no [V,Q,K,D] tensor
     ok = (n_anchor > 0) & (n_queue > 0)
     per_class = torch.where(ok, streamed_info_nce(anchors, protos.to(rep.dtype), negs_of, K, cfg.temperature),
                             torch.zeros((), device=dev, dtype=rep.dtype))

@@ -51,7 +51,8 @@ def _plan(n: int, q: float):
 
 def _next_stat(x: torch.Tensor, v: torch.Tensor, i: int) -> torch.Tensor:
     "Order statistic i+1 of `x` given v = order statistic i: v again while it repeats, else the smallest value above it."
-    return torch.where((x <= v).sum() > i + 1, v, x.masked_fill(x <= v, float("inf")).min())
+    le = x <= v
+    return torch.where(le.sum() > i + 1, v, x.masked_fill(le, float("inf")).min())
 
 def _order_stats(x: torch.Tensor, idx: Sequence[int]) -> dict:
     """The values of 0-based order statistics `idx` of 1-d `x`: kthvalue for a few (a neighbour i+1 from two cheap

@@ -110,10 +110,14 @@ def rows(self: ClassQueues, classes: torch.Tensor, idx: torch.Tensor) -> torch.T
     return self.offsets[classes, None] + (start + idx) % cap
 
 @patch
+def take(self: ClassQueues, rows: torch.Tensor) -> torch.Tensor:
+    "The keys in `buffer` rows `rows [...]` -> [..., D]."
+    return self.buffer.index_select(0, rows.flatten()).view(*rows.shape, self.dim)   # index_select: ~4x faster than [] on CPU
+
+@patch
 def gather(self: ClassQueues, classes: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     "Keys at logical positions `idx [P,M]` (0 = oldest) of queues `classes [P]` -> [P,M,D]."
-    rows = self.rows(classes, idx)
-    return self.buffer.index_select(0, rows.flatten()).view(*rows.shape, self.dim)   # index_select: ~4x faster than [] on CPU
+    return self.take(self.rows(classes, idx))
 
 @patch
 def get(self: ClassQueues, c: int) -> torch.Tensor:
