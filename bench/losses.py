@@ -19,6 +19,9 @@ contrastive loss + queue update, forward and backward (to the student logits and
 (d) floor: only the full-resolution work every implementation shares (upsample teacher and student logits,
     one entropy, one cross-entropy forward and backward); t_reference / t_floor bounds any speed-up.
 
+Two side tables follow: the negatives alone (InfoNCE forward + backward, fused sparse products against one gathered
+copy: the CPU's and the GPU's defaults) and the enqueue alone (ClassQueues.enqueue_rows against gather + enqueue).
+
 On a GPU (`--device cuda`) the transcription keeps the reference's device habits: queues on the host,
 `.cpu()` before every enqueue, the whole queue copied to the device (`.clone().cuda()`) for every valid class,
 host-built one-hot labels copied over, host percentiles; times are taken after `torch.cuda.synchronize()`.
@@ -44,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from u2pl.entropy import entropy_from_logits, partition            # noqa: E402
 from u2pl.losses import unsupervised_loss                           # noqa: E402
 from u2pl.config import ContrastiveConfig                         # noqa: E402
-from u2pl.contrastive import contrastive_loss                      # noqa: E402
+from u2pl.contrastive import contrastive_loss, indexed_info_nce    # noqa: E402
 from u2pl.memory_bank import ClassQueues                             # noqa: E402
 from u2pl.reference import label_onehot, ref_contra, ref_unsup        # noqa: E402
 
@@ -161,6 +164,44 @@ def timeit(fns, steps, device="cpu"):
     return [statistics.median(t) for t in ts]
 
 
+def negatives_table(bank, classes, cfg, steps, dev):
+    """The negatives' part alone (InfoNCE forward + backward at this batch's shapes), both ways u2pl.contrastive can
+    read them: fused (sparse sampled / sparse-dense products on the keys in place, the CPU default) and gathered
+    (one [P*Q, K, D] copy, then batched products: the default on a GPU)."""
+    Q, K = cfg.num_queries, cfg.num_negatives
+    V = classes.numel()
+    g = torch.Generator(device=dev).manual_seed(1)
+    idx = (torch.rand(V, Q * K, generator=g, device=dev) * bank.sizes.to(dev)[classes, None]).long()
+    rows = bank.rows(classes.repeat_interleave(Q), idx.view(V * Q, K))
+    anchors, protos = torch.randn(V, Q, D, generator=g, device=dev), torch.randn(V, D, generator=g, device=dev)
+    def run(fused):
+        x = anchors.clone().requires_grad_()
+        indexed_info_nce(x, protos, bank.buffer, rows, cfg.temperature, key_norms=bank.key_norms, fused=fused).sum().backward()
+    sides = {"fused": lambda: run(True), "gathered": lambda: run(False)}
+    try: run(True)
+    except (RuntimeError, NotImplementedError) as e:
+        print(f"negatives: fused products not available on {dev}: {str(e).splitlines()[0][:120]}"); sides.pop("fused")
+    ts = dict(zip(sides, timeit(list(sides.values()), steps, dev)))
+    print(f"negatives alone ({V} classes x {Q} anchors x {K} negatives, forward + backward): "
+          + ", ".join(f"{k} {t * 1000:.2f} ms" for k, t in ts.items())
+          + (f"; gathered / fused {ts['gathered'] / ts['fused']:.2f}x" if len(ts) == 2 else ""))
+
+
+def enqueue_table(bank, rep_t, counts, steps, dev):
+    """The enqueue alone, this batch's number of keys per class from random pixels of the teacher features:
+    `enqueue_rows` (class runs gathered straight into the ring) against gathering the keys, then `enqueue`."""
+    src = rep_t.permute(0, 2, 3, 1).reshape(-1, D).contiguous()
+    labels = torch.arange(C, device=dev).repeat_interleave(counts.to(dev))
+    pix = torch.randint(0, src.shape[0], (labels.numel(),), generator=torch.Generator(device=dev).manual_seed(2), device=dev)
+    ptr0, size0 = bank.ptr.clone(), bank.sizes
+    def restore(): bank.ptr, bank._size = ptr0.clone(), size0.clone()
+    sides = {"enqueue_rows": lambda: (bank.enqueue_rows(src, pix, labels), restore()),
+             "gather + enqueue": lambda: (bank.enqueue(src.index_select(0, pix), labels, check=False), restore())}
+    ts = dict(zip(sides, timeit(list(sides.values()), steps, dev)))
+    print(f"enqueue alone ({labels.numel()} keys): " + ", ".join(f"{k} {t * 1000:.2f} ms" for k, t in ts.items())
+          + f"; ratio {ts['gather + enqueue'] / ts['enqueue_rows']:.2f}x")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: all)")
@@ -236,6 +277,8 @@ def main(argv=None):
     print(f"ours / floor: {t_ours / t_floor:.2f}x (bf16 queue {t_bf16 / t_floor:.2f}x); reference / floor: {t_ref / t_floor:.2f}x")
     print(f"speed-up: {t_ref / t_ours:.1f}x (ours paper mode vs reference), {t_ref / t_ours_ref:.1f}x (like for like); "
           f"the floor caps it at {t_ref / t_floor:.1f}x on this machine")
+    negatives_table(bank, st["valid_classes"], cfg, a.steps, dev)
+    enqueue_table(bank, inp["rep_t"], st["n_keys_enqueued"], a.steps, dev)
     if a.profile:
         from torch.profiler import profile, ProfilerActivity
         acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])

@@ -3,13 +3,15 @@
 # %% ../nbs/08_contrastive.ipynb #3508329d
 from __future__ import annotations
 import dataclasses
+import warnings
 import torch
 import torch.nn.functional as F
 from .entropy import class_rank_masks
 from .config import ContrastiveConfig
+from .memory_bank import ClassQueues
 
 # %% auto #0
-__all__ = ['check_params', 'reference_params', 'sort_ranks', 'uniform_index', 'nth_true', 'streamed_info_nce', 'info_nce',
+__all__ = ['check_params', 'reference_params', 'sort_ranks', 'uniform_index', 'nth_true', 'indexed_info_nce', 'info_nce',
            'paper_masks', 'cosine_logits', 'reference_negative_mask', 'onehot_labels', 'contrastive_loss']
 
 # %% ../nbs/08_contrastive.ipynb #896da766
@@ -50,55 +52,97 @@ def nth_true(mask: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     return torch.searchsorted(cs, r + 1).clamp(max=mask.shape[1] - 1)
 
 # %% ../nbs/08_contrastive.ipynb #90e95705
-class _StreamedInfoNCE(torch.autograd.Function):
-    "Per-anchor InfoNCE losses with the negatives fetched chunk by chunk; saves only [P*Q, D] for the backward pass."
+_FUSED_DTYPES = (torch.float32, torch.float64)              # what the sparse kernels take (not bfloat16 or half)
+
+class _Negatives:
+    "Anchor i's k-th negative is row `rows[i, k]` of `keys [N,D]`: the three things InfoNCE needs of them."
+    def __init__(self, keys, rows, key_norms, dtype, device, fused):
+        self.keys, self.rows, self.key_norms, self.dtype, self.device, self.fused = keys, rows, key_norms, dtype, device, fused
+        self.M, self.K = rows.shape
+        if not fused: self.n = keys.index_select(0, rows.flatten()).view(self.M, self.K, -1).to(device, dtype)   # gathered once
+
+    def _csr(self, values):
+        "[M, N] sparse matrix holding `values [M, K]` at (i, rows[i, k]): K entries per row, repeats allowed."
+        crow = torch.arange(0, self.M * self.K + 1, self.K, device=self.rows.device)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)                             # PyTorch's "CSR is in beta" notice
+            return torch.sparse_csr_tensor(crow, self.rows.flatten(), values.reshape(-1), (self.M, self.keys.shape[0]),
+                                           check_invariants=False)
+
+    def norms(self):
+        "‖n_ik‖ [M, K]: from the stored norms, else from the keys."
+        if self.key_norms is not None: src = self.key_norms
+        elif self.fused: src = torch.linalg.vector_norm(self.keys, dim=1)           # every key row: for small key sets
+        else: return self.n.norm(dim=-1)
+        return src.index_select(0, self.rows.flatten()).view(self.M, self.K).to(self.device, self.dtype)
+
+    def dots(self, a):
+        "a_i · n_ik [M, K] for a [M, D]."
+        if not self.fused: return torch.bmm(a[:, None], self.n.transpose(1, 2))[:, 0]
+        zeros = torch.zeros(self.M * self.K, dtype=a.dtype, device=a.device)
+        return torch.sparse.sampled_addmm(self._csr(zeros), a, self.keys.t(), beta=0.0).values().view(self.M, self.K)
+
+    def combine(self, w):
+        "Σ_k w_ik n_ik [M, D] for w [M, K]."
+        if not self.fused: return torch.bmm(w[:, None], self.n)[:, 0]
+        return self._csr(w) @ self.keys
+
+class _InfoNCE(torch.autograd.Function):
+    "Per-anchor InfoNCE losses and, in the same pass, the gradient's direction; saves only [P*Q, D] for the backward pass."
     @staticmethod
-    def forward(ctx, anchors, positives, negatives_of, K, temperature, eps, chunk):
+    def forward(ctx, anchors, positives, negs, temperature, eps):
         P, Q, D = anchors.shape
         raw = anchors.norm(dim=-1, keepdim=True)
-        a = anchors / raw.clamp_min(eps)                                          # F.normalize
-        zq = F.normalize(positives, dim=-1, eps=eps).repeat_interleave(Q, 0)      # [P*Q, D]
+        a = anchors / raw.clamp_min(eps)                                             # F.normalize
+        zq = F.normalize(positives, dim=-1, eps=eps).repeat_interleave(Q, 0)         # [P*Q, D]
         a_f = a.reshape(P * Q, D)
-        pos = (a_f * zq).sum(-1)
-        loss, grad_dir = torch.empty_like(pos), torch.empty_like(a_f)
-        step = max(1, chunk // max(1, K * D))
-        for s in range(0, P * Q, step):                                           # a chunk of anchors at a time
-            e = min(s + step, P * Q)
-            n = negatives_of(s, e).to(a.dtype)                                    # [m, K, D], read once
-            inv = n.norm(dim=-1).clamp_min_(eps).reciprocal_()
-            logits = torch.cat([pos[s:e, None], torch.bmm(a_f[s:e, None, :], n.transpose(1, 2))[:, 0] * inv], 1) / temperature
-            lse = logits.logsumexp(1)
-            loss[s:e] = lse - logits[:, 0]
-            sm = (logits - lse[:, None]).exp_()                                   # softmax over [positive, negatives]
-            grad_dir[s:e] = torch.baddbmm((sm[:, :1] * zq[s:e])[:, None], (sm[:, 1:] * inv)[:, None], n)[:, 0] - zq[s:e]
+        inv = negs.norms().clamp_min_(eps).reciprocal_()                             # 1 / max(‖n‖, eps)
+        logits = torch.cat([(a_f * zq).sum(-1, keepdim=True), negs.dots(a_f) * inv], 1) / temperature   # [P*Q, 1+K]
+        lse = logits.logsumexp(1, keepdim=True)
+        sm = (logits - lse).exp_()                                                   # softmax over [positive, negatives]
+        grad_dir = sm[:, :1] * zq + negs.combine(sm[:, 1:] * inv) - zq              # Σ_j s_j x̂_j − ẑ
         ctx.save_for_backward(a, raw, grad_dir)
         ctx.scale, ctx.eps = 1.0 / (Q * temperature), eps
-        return loss.view(P, Q).mean(1)
+        return (lse[:, 0] - logits[:, 0]).view(P, Q).mean(1)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, g):
         a, raw, grad_dir = ctx.saved_tensors
         P, Q, D = a.shape
-        ga = grad_dir.view(P, Q, D) * (g * ctx.scale).view(P, 1, 1)              # dL/d(a hat)
+        ga = grad_dir.view(P, Q, D) * (g * ctx.scale).view(P, 1, 1)                # dL/d(a hat)
         proj = (ga - a * (a * ga).sum(-1, keepdim=True)) / raw.clamp_min(ctx.eps)
-        return torch.where(raw > ctx.eps, proj, ga / ctx.eps), None, None, None, None, None, None
+        return torch.where(raw > ctx.eps, proj, ga / ctx.eps), None, None, None, None
 
-def streamed_info_nce(anchors: torch.Tensor, positives: torch.Tensor, negatives_of, num_negatives: int, temperature: float,
-                      eps: float = 1e-8, chunk: int = 2 ** 19) -> torch.Tensor:
-    """Per-class InfoNCE [P] of anchors [P,Q,D] against positives [P,D] and `negatives_of(s, e) -> [e-s, K, D]`, the
-    negatives of flat anchors s:e (anchors.view(P*Q, D)), fetched `chunk` floats at a time; gradients to the anchors only."""
+def indexed_info_nce(anchors: torch.Tensor, positives: torch.Tensor, keys: torch.Tensor, rows: torch.Tensor, temperature: float,
+                     eps: float = 1e-8, key_norms: torch.Tensor | None = None, fused: bool | None = None) -> torch.Tensor:
+    """Per-class InfoNCE [P] of anchors [P,Q,D] against positives [P,D] and negatives given as rows of `keys [N,D]`:
+    flat anchor i = p*Q + q meets keys[rows[i, k]] (`rows [P*Q, K]`); `key_norms [N]`: the keys' norms, if stored.
+    `fused` (default: keys on the CPU, in the anchors' float32/float64): sparse products that read the keys in place,
+    else the negatives are gathered once. Positives and keys are constants: gradients go to the anchors only."""
     if anchors.dim() != 3 or positives.shape != (anchors.shape[0], anchors.shape[2]):
         raise ValueError(f"anchors must be [P,Q,D] and positives [P,D], got {tuple(anchors.shape)} and {tuple(positives.shape)}")
+    P, Q, D = anchors.shape
+    if keys.dim() != 2 or keys.shape[1] != D: raise ValueError(f"keys must be [N, {D}], got {tuple(keys.shape)}")
+    if rows.dim() != 2 or rows.shape[0] != P * Q or rows.dtype.is_floating_point:
+        raise ValueError(f"rows must be integer [P*Q={P * Q}, K], got {rows.dtype} {tuple(rows.shape)}")
     if positives.requires_grad: raise ValueError("positives are constants here (teacher prototypes): pass them detached")
-    return _StreamedInfoNCE.apply(anchors, positives, negatives_of, int(num_negatives), float(temperature), float(eps), int(chunk))
+    if keys.requires_grad: raise ValueError("negatives are constants here (memory-bank keys): pass them detached")
+    can = keys.device == anchors.device and keys.dtype == anchors.dtype and keys.dtype in _FUSED_DTYPES
+    if fused is None: fused = can and keys.device.type == "cpu"
+    elif fused and not can:
+        raise ValueError(f"fused=True needs keys on the anchors' device in their dtype (float32/float64), got {keys.dtype} on "
+                         f"{keys.device} for {anchors.dtype} anchors on {anchors.device}")
+    negs = _Negatives(keys, rows.to(keys.device), key_norms, anchors.dtype, anchors.device, bool(fused))
+    return _InfoNCE.apply(anchors, positives, negs, float(temperature), float(eps))
 
 def info_nce(anchors: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor, temperature: float, eps: float = 1e-8) -> torch.Tensor:
     "Per-class InfoNCE with the positive at index 0: anchors [P,Q,D], positives [P,D], negatives [P,Q,K,D] (constants) -> [P]."
     if negatives.requires_grad: raise ValueError("negatives are constants here (memory-bank keys): pass them detached")
-    flat = negatives.reshape(-1, *negatives.shape[-2:])
-    return streamed_info_nce(anchors, positives, lambda s, e: flat[s:e], negatives.shape[-2], temperature, eps)
-
+    if negatives.dim() != 4: raise ValueError(f"negatives must be [P,Q,K,D], got {tuple(negatives.shape)}")
+    P, Q, K, D = negatives.shape
+    rows = torch.arange(P * Q * K, device=negatives.device).view(P * Q, K)
+    return indexed_info_nce(anchors, positives, negatives.reshape(-1, D), rows, temperature, eps)
 
 # %% ../nbs/08_contrastive.ipynb #efaa7e4d
 def paper_masks(prob, labels, low_mask, high_mask, num_labeled, cfg, ignore_index: int = 255):
@@ -139,8 +183,9 @@ def _flat(x):
 
 def _enqueue_negatives(bank, rt_flat, neg):
     "One enqueue of every negative key: teacher features `rt_flat [B*h*w, D]` of `neg [B,C,h,w]` pixels, class-major, (b,y,x) order within a class."
-    cls, pix = _flat(neg).nonzero(as_tuple=True)
-    return bank.enqueue(rt_flat.index_select(0, pix), cls, check=False)
+    cls, pix = _flat(neg).nonzero(as_tuple=True)                # class-major: what ClassQueues.enqueue_rows takes
+    if isinstance(bank, ClassQueues): return bank.enqueue_rows(rt_flat, pix, cls)
+    return bank.enqueue(rt_flat.index_select(0, pix), cls, check=False)   # other banks (recording, reference lists)
 
 def _paper_loss(rep, rep_teacher, prob, labels, low_mask, high_mask, num_labeled, bank, cfg, generator=None, ignore_index=255):
     B, D, h, w = rep.shape
@@ -167,9 +212,9 @@ def _paper_loss(rep, rep_teacher, prob, labels, low_mask, high_mask, num_labeled
     anchors = rep.flatten(2)[pix // (h * w), :, pix % (h * w)]  # [V, Q, D], with grad
     protos = (lv[valid_classes].to(rt_flat.dtype) @ rt_flat) / n_low[valid_classes, None]
     rows = bank.rows(valid_classes.repeat_interleave(Q), neg_idx.view(V * Q, K))   # anchor row -> its negatives' bank rows
-    negs_of = lambda s, e: bank.take(rows[s:e]).to(dev, rep.dtype)   # streamed: no [V,Q,K,D] tensor
     ok = (n_anchor > 0) & (n_queue > 0)
-    per_class = torch.where(ok, streamed_info_nce(anchors, protos.to(rep.dtype), negs_of, K, cfg.temperature),
+    loss_v = indexed_info_nce(anchors, protos.to(rep.dtype), bank.buffer, rows, cfg.temperature, key_norms=bank.key_norms)
+    per_class = torch.where(ok, loss_v,
                             torch.zeros((), device=dev, dtype=rep.dtype))
     stats["n_contributing"] = ok.sum()
     return per_class.sum() / V, stats

@@ -49,6 +49,7 @@ class ClassQueues:
         self.offsets = torch.cumsum(self.caps, 0) - self.caps
         self.total = int(sum(capacities))
         self.buffer = torch.zeros(self.total + 1, self.dim, dtype=dtype, device=self.device)   # last row: scratch
+        self.key_norms = torch.zeros(self.total + 1, dtype=torch.promote_types(dtype, torch.float32), device=self.device)
         self.ptr = torch.zeros(self.num_classes, dtype=torch.long, device=self.device)
         self._size = torch.zeros_like(self.ptr)
 
@@ -82,6 +83,16 @@ def _gather_keys(keys, labels, group=None, pad_to=None):
     allp = torch.cat(out)
     return allp[:, :-1].to(keys.dtype), allp[:, -1].round().long()  # padding rows keep label -1
 
+def _row_norms(keys: torch.Tensor, dtype) -> torch.Tensor:
+    "Euclidean norm of every row of `keys`, computed in `dtype` (float32, or float64 for a float64 bank)."
+    return torch.linalg.vector_norm(keys, dim=1, dtype=dtype)
+
+@patch
+def _write(self: ClassQueues, rows: torch.Tensor, keys: torch.Tensor):
+    "Store `keys` (already in the buffer's dtype) at buffer `rows`, and their norms beside them."
+    self.buffer.index_copy_(0, rows, keys)
+    self.key_norms.index_copy_(0, rows, _row_norms(keys, self.key_norms.dtype))
+
 @patch
 def enqueue(self: ClassQueues, keys: torch.Tensor, labels: torch.Tensor, check: bool = True, pad_to=None) -> torch.Tensor:
     "Append `keys [N,D]` with class ids `labels [N]` to their queues (newest kept); returns keys added per class [C]."
@@ -96,7 +107,35 @@ def enqueue(self: ClassQueues, keys: torch.Tensor, labels: torch.Tensor, check: 
         raise ValueError(f"class id {bad} out of range [0, {self.num_classes})")
     if _in_ddp(self.group): keys, labels = _gather_keys(keys, labels, self.group, pad_to)
     rows, self.ptr, self._size, n_c = ring_positions(labels, self.ptr, self._size, self.caps, self.offsets, self.total)
-    self.buffer.index_copy_(0, rows, keys)
+    self._write(rows, keys)
+    return n_c
+
+# %% ../nbs/06_memory_bank.ipynb #4c974fea
+@patch
+def enqueue_rows(self: ClassQueues, source: torch.Tensor, index: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    "`enqueue(source[index], labels)` for class ids `labels` in ascending order; returns keys added per class [C]."
+    labels = labels.to(self.device, torch.long)
+    if labels.numel() and bool((labels[0] < 0) | (labels[-1] >= self.num_classes) | (labels[1:] < labels[:-1]).any()):
+        raise ValueError(f"enqueue_rows: labels must be class ids in [0, {self.num_classes}) in ascending order")
+    if _in_ddp(self.group) or self.device.type != "cpu" or source.device != self.device:
+        return self.enqueue(source.index_select(0, index.to(source.device)), labels, check=False)
+    n_c = torch.bincount(labels, minlength=self.num_classes)
+    counts, ptr, caps, offs = (t.tolist() for t in (n_c, self.ptr, self.caps, self.offsets))
+    start = 0                                                  # class c's keys: index[start : start + n_c]
+    for c, n in enumerate(counts):
+        if n:
+            cap = caps[c]
+            k = min(n, cap)                                    # the newest k survive this call
+            p, s = (ptr[c] + n - k) % cap, start + n - k       # ring position and source position of the first survivor
+            m1 = min(k, cap - p)                               # rows up to the end of the class's block, then from its start
+            for r0, m, s0 in ((offs[c] + p, m1, s), (offs[c], k - m1, s + m1)):
+                if m:
+                    dst = self.buffer[r0:r0 + m]
+                    if source.dtype == dst.dtype: torch.index_select(source, 0, index[s0:s0 + m], out=dst)
+                    else: dst.copy_(source.index_select(0, index[s0:s0 + m]))      # e.g. float32 keys, bfloat16 bank
+                    self.key_norms[r0:r0 + m] = _row_norms(dst, self.key_norms.dtype)
+        start += n
+    self.ptr, self._size = (self.ptr + n_c) % self.caps, torch.minimum(self._size + n_c, self.caps)
     return n_c
 
 # %% ../nbs/06_memory_bank.ipynb #43f8e44a
@@ -149,6 +188,7 @@ def load_state_dict(self: ClassQueues, sd: dict):
         raise ValueError(f"state has {caps.shape[0]} classes x dim {sd['buffer'].shape[1]}, bank has {self.num_classes} x {self.dim}")
     if torch.equal(caps, self.caps):
         self.buffer[:self.total] = sd["buffer"].to(self.device, self.buffer.dtype)
+        self.key_norms[:self.total] = _row_norms(self.buffer[:self.total], self.key_norms.dtype)
         self.ptr, self._size = sd["ptr"].to(self.device, torch.long).clone(), sd["size"].to(self.device, torch.long).clone()
         return self
     old = ClassQueues(self.num_classes, self.dim, capacities=caps.tolist(), device=self.device, dtype=self.buffer.dtype)
@@ -163,5 +203,5 @@ def load_state_dict(self: ClassQueues, sd: dict):
 def enqueue_local(self: ClassQueues, keys, labels):
     "Enqueue without any collective (e.g. when restoring state that every rank already holds)."
     rows, self.ptr, self._size, n_c = ring_positions(labels.to(self.device), self.ptr, self._size, self.caps, self.offsets, self.total)
-    self.buffer.index_copy_(0, rows, keys.to(self.device, self.buffer.dtype))
+    self._write(rows, keys.to(self.device, self.buffer.dtype))
     return n_c

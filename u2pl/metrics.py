@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import torch
 import torch.distributed as dist
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['ConfusionMatrix', 'pseudo_label_quality']
@@ -47,58 +48,64 @@ class ConfusionMatrix:
         return self
 
 # %% ../nbs/11_metrics.ipynb #e9d37697
-def _hists(self):
+@patch
+def _hists(self: ConfusionMatrix):
     m = self.mat.double()
     inter = m.diagonal()
     return inter, m.sum(0), m.sum(1)          # I, P (predicted), T (target)
 
-def _iou(self) -> torch.Tensor:
+@patch
+def iou(self: ConfusionMatrix) -> torch.Tensor:
     "Per-class IoU [C] (float64); NaN for classes absent from both prediction and target."
     i, p, t = self._hists()
     u = p + t - i
     return torch.where(u > 0, i / u.clamp(min=1), torch.full_like(u, math.nan))
 
-def _miou(self) -> float:
+@patch
+def miou(self: ConfusionMatrix) -> float:
     "Mean IoU over classes present in prediction or target (NaN-mean)."
     return float(torch.nanmean(self.iou()))
 
-def _reference_iou(self) -> torch.Tensor:
+@patch
+def reference_iou(self: ConfusionMatrix) -> torch.Tensor:
     "Reference intersectionAndUnion: I / (U + 1e-10) per class (absent class -> 0)."
     i, p, t = self._hists()
     return i / (p + t - i + 1e-10)
 
-def _reference_miou(self) -> float: return float(self.reference_iou().mean())
+@patch
+def reference_miou(self: ConfusionMatrix) -> float: return float(self.reference_iou().mean())
 
-def _pixel_accuracy(self) -> float:
+@patch
+def pixel_accuracy(self: ConfusionMatrix) -> float:
     i, _, t = self._hists()
     return float(i.sum() / t.sum()) if t.sum() > 0 else math.nan
 
-def _class_accuracy(self) -> torch.Tensor:
+@patch
+def class_accuracy(self: ConfusionMatrix) -> torch.Tensor:
     i, _, t = self._hists()
     return torch.where(t > 0, i / t.clamp(min=1), torch.full_like(t, math.nan))
 
-def _summary(self, class_names=None) -> dict:
+@patch
+def summary(self: ConfusionMatrix, class_names=None) -> dict:
     "Plain-Python summary: miou, iou list (None for NaN), acc, reference_miou, pixels."
     iou = [None if math.isnan(v) else v for v in self.iou().tolist()]
     out = dict(miou=self.miou(), iou=iou, acc=self.pixel_accuracy(), reference_miou=self.reference_miou(), pixels=int(self.mat.sum()))
     if class_names is not None: out["iou_by_class"] = dict(zip(class_names, iou))
     return out
 
-def _merge(self, other: "ConfusionMatrix"):
+@patch
+def merge(self: ConfusionMatrix, other: "ConfusionMatrix"):
     if other.num_classes != self.num_classes: raise ValueError(f"cannot merge {other.num_classes} classes into {self.num_classes}")
     self.mat += other.mat.to(self.device); return self
 
-def _state_dict(self) -> dict: return {"mat": self.mat.clone(), "num_classes": self.num_classes, "ignore_index": self.ignore_index}
+@patch
+def state_dict(self: ConfusionMatrix) -> dict: return {"mat": self.mat.clone(), "num_classes": self.num_classes, "ignore_index": self.ignore_index}
 
-def _load_state_dict(self, sd: dict):
+@patch
+def load_state_dict(self: ConfusionMatrix, sd: dict):
     mat = torch.as_tensor(sd["mat"])
     if tuple(mat.shape) != (self.num_classes,) * 2: raise ValueError(f"state matrix {tuple(mat.shape)} does not match num_classes={self.num_classes}")
     self.mat.copy_(mat.to(self.device, torch.long)); return self
-
-ConfusionMatrix._hists, ConfusionMatrix.iou, ConfusionMatrix.miou = _hists, _iou, _miou
-ConfusionMatrix.reference_iou, ConfusionMatrix.reference_miou = _reference_iou, _reference_miou
-ConfusionMatrix.pixel_accuracy, ConfusionMatrix.class_accuracy, ConfusionMatrix.summary = _pixel_accuracy, _class_accuracy, _summary
-ConfusionMatrix.merge, ConfusionMatrix.state_dict, ConfusionMatrix.load_state_dict = _merge, _state_dict, _load_state_dict
 
 # %% ../nbs/11_metrics.ipynb #2e0c0357
 def pseudo_label_quality(pseudo: torch.Tensor, gt: torch.Tensor, reliable: torch.Tensor | None = None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import torch
 from torch import nn
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['unwrap', 'ema_decay_at', 'EMATeacher']
@@ -57,7 +58,8 @@ class EMATeacher:
     def __repr__(self): return f"EMATeacher(decay={self.decay}, ema_buffers={self.ema_buffers}, model={type(self.model).__name__})"
 
 # %% ../nbs/10_teacher.ipynb #6209c06a
-def _student_lists(self, student: nn.Module):
+@patch
+def _student_lists(self: EMATeacher, student: nn.Module):
     s = unwrap(student)
     sp = list(s.named_parameters())
     sfb, sib = _float_buffers(s)
@@ -72,32 +74,36 @@ def _student_lists(self, student: nn.Module):
     self._s_cache = ([p for _, p in sp], [b for _, b in sfb], [b for _, b in sib])
     return self._s_cache
 
-@torch.no_grad()
-def _copy_from(self, student: nn.Module):
+@patch
+def copy_from(self: EMATeacher, student: nn.Module):
     "Copy the student's parameters and buffers into the teacher (start of the semi-supervised phase)."
     sp, sfb, sib = self._student_lists(student)
-    torch._foreach_copy_(self._t_params, sp)
-    tb = [b for _, b in self._t_fbuf + self._t_ibuf]
-    if tb: torch._foreach_copy_(tb, sfb + sib)
+    with torch.no_grad():
+        torch._foreach_copy_(self._t_params, sp)
+        tb = [b for _, b in self._t_fbuf + self._t_ibuf]
+        if tb: torch._foreach_copy_(tb, sfb + sib)
     return self
 
-@torch.no_grad()
-def _update(self, student: nn.Module, k: int) -> float:
+@patch
+def update(self: EMATeacher, student: nn.Module, k: int) -> float:
     "One EMA step θ_T <- d θ_T + (1-d) θ_S with d = decay_at(k); returns d."
     d = self.decay_at(k)
     sp, sfb, sib = self._student_lists(student)
-    if self._t_params: torch._foreach_lerp_(self._t_params, sp, 1.0 - d)
-    if self.ema_buffers:
-        tfb = [b for _, b in self._t_fbuf]
-        if tfb: torch._foreach_lerp_(tfb, sfb, 1.0 - d)
-        tib = [b for _, b in self._t_ibuf]
-        if tib: torch._foreach_copy_(tib, sib)
+    with torch.no_grad():
+        if self._t_params: torch._foreach_lerp_(self._t_params, sp, 1.0 - d)
+        if self.ema_buffers:
+            tfb = [b for _, b in self._t_fbuf]
+            if tfb: torch._foreach_lerp_(tfb, sfb, 1.0 - d)
+            tib = [b for _, b in self._t_ibuf]
+            if tib: torch._foreach_copy_(tib, sib)
     return d
 
-def _state_dict(self) -> dict:
+@patch
+def state_dict(self: EMATeacher) -> dict:
     return {"model": self.model.state_dict(), "decay": self.decay, "ema_buffers": self.ema_buffers}
 
-def _load_state_dict(self, sd: dict, strict: bool = True):
+@patch
+def load_state_dict(self: EMATeacher, sd: dict, strict: bool = True):
     "Load a `state_dict()` (or a bare model state dict)."
     msd = sd["model"] if "model" in sd and isinstance(sd["model"], dict) else sd
     msd = {(k[7:] if k.startswith("module.") else k): v for k, v in msd.items()}
@@ -105,6 +111,3 @@ def _load_state_dict(self, sd: dict, strict: bool = True):
     if "decay" in sd: self.decay = float(sd["decay"])
     if "ema_buffers" in sd: self.ema_buffers = bool(sd["ema_buffers"])
     return self
-
-EMATeacher._student_lists, EMATeacher.copy_from, EMATeacher.update = _student_lists, _copy_from, _update
-EMATeacher.state_dict, EMATeacher.load_state_dict = _state_dict, _load_state_dict
