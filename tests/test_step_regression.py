@@ -14,8 +14,11 @@ does not use that transform and is unchanged since ed55b7e.
 Float noise: the values were recorded on one x86-64 CPU; another one (an AMD EPYC, other vector units and so other
 summation orders in the BLAS kernels) gives the same first steps to 1e-7, and training amplifies the difference step
 by step: at most 1.0e-3 relative in a loss (loss_c at step 10), 1.3e-6 in the weight statistics and 3.7e-4 in the
-memory bank's key sum. The tolerances sit a few times above that (losses 5e-3, weights 1e-4, bank 2e-3), which any
-change of behaviour (another drop percentage, temperature, sampling order, augmentation) exceeds by far.
+memory bank's key sum. An Intel Xeon VM (AVX-512) drifts further, the same with the code before and after a change
+(2 December 2026: 1.2e-3 in a loss, 5.3e-3 in loss_c at step 8, 1.3e-5 in the weight statistics, 2.0e-3 in the key
+sum). The tolerances sit above that (losses 5e-3, loss_c 1e-2, weights 1e-4, bank 5e-3) and below what a change of
+behaviour does: a contrastive temperature of 0.45 instead of 0.5 moves every loss_c by 1.7-2.2 %; another drop
+percentage, sampling order or augmentation moves the losses far more.
 """
 import json, math, sys
 import torch
@@ -57,11 +60,11 @@ def _check(name, tmp_path):
     rows = [json.loads(l) for l in (d / "metrics.jsonl").read_text().splitlines()]
     got = {"loss": [r["loss"] for r in rows], "loss_c": [r.get("loss_c") for r in rows]}
     ck = torch.load(d / "ckpt/latest.pt", map_location="cpu", weights_only=True)
-    for k in ("loss", "loss_c"):
-        assert len(got[k]) == len(rec[k]) and all(_close(a, b, 5e-3) for a, b in zip(got[k], rec[k])), (k, got[k], rec[k])
+    for k, rel in (("loss", 5e-3), ("loss_c", 1e-2)):
+        assert len(got[k]) == len(rec[k]) and all(_close(a, b, rel) for a, b in zip(got[k], rec[k])), (k, got[k], rec[k])
     for part, sd in (("model", ck["model"]), ("teacher", ck["teacher"]["model"])):
         assert all(_close(a, b, 1e-4) for a, b in zip(_stats(sd), rec[part])), (part, _stats(sd), rec[part])
-    assert _close(float(ck["memory_bank"]["buffer"].double().abs().sum()), rec["bank"], 2e-3)
+    assert _close(float(ck["memory_bank"]["buffer"].double().abs().sum()), rec["bank"], 5e-3)
 
 def test_synthetic_run_matches_recorded(tmp_path): _check("synthetic", tmp_path)
 
