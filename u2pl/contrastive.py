@@ -184,7 +184,7 @@ def _flat(x):
 def _enqueue_negatives(bank, rt_flat, neg):
     "One enqueue of every negative key: teacher features `rt_flat [B*h*w, D]` of `neg [B,C,h,w]` pixels, class-major, (b,y,x) order within a class."
     cls, pix = _flat(neg).nonzero(as_tuple=True)                # class-major: what ClassQueues.enqueue_rows takes
-    if isinstance(bank, ClassQueues): return bank.enqueue_rows(rt_flat, pix, cls)
+    if isinstance(bank, ClassQueues): return bank.enqueue_rows(rt_flat, pix, cls, check=False)
     return bank.enqueue(rt_flat.index_select(0, pix), cls, check=False)   # other banks (recording, reference lists)
 
 def _paper_loss(rep, rep_teacher, prob, labels, low_mask, high_mask, num_labeled, bank, cfg, generator=None, ignore_index=255):
@@ -214,8 +214,7 @@ def _paper_loss(rep, rep_teacher, prob, labels, low_mask, high_mask, num_labeled
     rows = bank.rows(valid_classes.repeat_interleave(Q), neg_idx.view(V * Q, K))   # anchor row -> its negatives' bank rows
     ok = (n_anchor > 0) & (n_queue > 0)
     loss_v = indexed_info_nce(anchors, protos.to(rep.dtype), bank.buffer, rows, cfg.temperature, key_norms=bank.key_norms)
-    per_class = torch.where(ok, loss_v,
-                            torch.zeros((), device=dev, dtype=rep.dtype))
+    per_class = torch.where(ok, loss_v, torch.zeros((), device=dev, dtype=rep.dtype))
     stats["n_contributing"] = ok.sum()
     return per_class.sum() / V, stats
 

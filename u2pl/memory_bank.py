@@ -112,13 +112,14 @@ def enqueue(self: ClassQueues, keys: torch.Tensor, labels: torch.Tensor, check: 
 
 # %% ../nbs/06_memory_bank.ipynb #4c974fea
 @patch
-def enqueue_rows(self: ClassQueues, source: torch.Tensor, index: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    "`enqueue(source[index], labels)` for class ids `labels` in ascending order; returns keys added per class [C]."
+def enqueue_rows(self: ClassQueues, source: torch.Tensor, index: torch.Tensor, labels: torch.Tensor, check: bool = True) -> torch.Tensor:
+    """`enqueue(source[index], labels)` for class ids `labels` in ascending order; returns keys added per class [C].
+    `check=False` skips `enqueue`'s class-id check (a host sync) where it falls back to it; the CPU path always checks."""
     labels = labels.to(self.device, torch.long)
+    if _in_ddp(self.group) or self.device.type != "cpu" or source.device != self.device:
+        return self.enqueue(source.index_select(0, index.to(source.device)), labels, check=check)
     if labels.numel() and bool((labels[0] < 0) | (labels[-1] >= self.num_classes) | (labels[1:] < labels[:-1]).any()):
         raise ValueError(f"enqueue_rows: labels must be class ids in [0, {self.num_classes}) in ascending order")
-    if _in_ddp(self.group) or self.device.type != "cpu" or source.device != self.device:
-        return self.enqueue(source.index_select(0, index.to(source.device)), labels, check=False)
     n_c = torch.bincount(labels, minlength=self.num_classes)
     counts, ptr, caps, offs = (t.tolist() for t in (n_c, self.ptr, self.caps, self.offsets))
     start = 0                                                  # class c's keys: index[start : start + n_c]
