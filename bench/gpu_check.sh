@@ -33,6 +33,6 @@ timeout 420 $PY bench/gpu_train.py --out "$OUT/gpu_train" ${GPU_CHECK_COMPILE:+-
 
 echo; echo "== summary (failed sections: $fail)"
 cat "$OUT/env.txt"; grep -E "^(ok|FAIL)" "$OUT/nb_cells.txt"; echo
-tail -11 "$OUT/losses_cuda.txt"; echo
+tail -12 "$OUT/losses_cuda.txt"; echo
 tail -12 "$OUT/gpu_train.txt"
 exit $fail

@@ -21,6 +21,8 @@ contrastive loss + queue update, forward and backward (to the student logits and
 
 Two side tables follow: the negatives alone (InfoNCE forward + backward, fused sparse products against one gathered
 copy: the CPU's and the GPU's defaults) and the enqueue alone (ClassQueues.enqueue_rows against gather + enqueue).
+A last line is the budget that `ours <= 1.5 x floor` leaves the contrastive term, next to what the term and each of
+its stages take.
 
 On a GPU (`--device cuda`) the transcription keeps the reference's device habits: queues on the host,
 `.cpu()` before every enqueue, the whole queue copied to the device (`.clone().cuda()`) for every valid class,
@@ -47,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from u2pl.entropy import entropy_from_logits, partition            # noqa: E402
 from u2pl.losses import unsupervised_loss                           # noqa: E402
 from u2pl.config import ContrastiveConfig                         # noqa: E402
-from u2pl.contrastive import contrastive_loss, indexed_info_nce    # noqa: E402
+from u2pl.contrastive import _pixel_rows, contrastive_loss, indexed_info_nce, paper_masks    # noqa: E402
 from u2pl.memory_bank import ClassQueues                             # noqa: E402
 from u2pl.reference import label_onehot, ref_contra, ref_unsup        # noqa: E402
 
@@ -85,7 +87,9 @@ def up(x, size):
 
 
 # ----------------------------------------------------------------------------- (a) ours
-def step_ours(inp, bank, cfg, alpha=20.0, generator=None):
+def step_ours(inp, bank, cfg, alpha=20.0, generator=None, contrastive=True):
+    """One step's machinery; `contrastive=False` leaves out the contrastive term and its inputs (labels and masks at
+    stride 4, the teacher's stride-4 probabilities): what the stage budget measures the contrastive term against."""
     pred_u = inp["pred_u"].clone().requires_grad_()
     rep = inp["rep"].clone().requires_grad_()
     label_l, label_u = inp["label_l"], inp["label_u"]
@@ -95,6 +99,11 @@ def step_ours(inp, bank, cfg, alpha=20.0, generator=None):
         t_up = up(inp["t_logits"][BL:], (H, W))
         ent = entropy_from_logits(t_up)                                      # once, full res
         part = partition(ent, label_u != 255, alpha)                         # both percentiles, on device
+    if not contrastive:
+        l_u = unsupervised_loss(up(pred_u, (H, W)), label_u, drop_mask=part.unreliable)
+        l_u.backward()
+        return l_u.item(), 0.0, {}
+    with torch.no_grad():
         lab = torch.cat((label_l, label_u))
         small = lambda x: F.interpolate(x[:, None].float(), size=(h, w), mode="nearest")[:, 0]
         labels_s = small(lab).long()
@@ -185,6 +194,7 @@ def negatives_table(bank, classes, cfg, steps, dev):
     print(f"negatives alone ({V} classes x {Q} anchors x {K} negatives, forward + backward): "
           + ", ".join(f"{k} {t * 1000:.2f} ms" for k, t in ts.items())
           + (f"; gathered / fused {ts['gathered'] / ts['fused']:.2f}x" if len(ts) == 2 else ""))
+    return ts
 
 
 def enqueue_table(bank, rep_t, counts, steps, dev):
@@ -200,6 +210,44 @@ def enqueue_table(bank, rep_t, counts, steps, dev):
     ts = dict(zip(sides, timeit(list(sides.values()), steps, dev)))
     print(f"enqueue alone ({labels.numel()} keys): " + ", ".join(f"{k} {t * 1000:.2f} ms" for k, t in ts.items())
           + f"; ratio {ts['gather + enqueue'] / ts['enqueue_rows']:.2f}x")
+    return ts
+
+
+def budget_table(inp, bank, cfg, steps, dev, t_neg, t_enq):
+    """What `ours <= 1.5 x floor` leaves the contrastive term: 0.5 x floor, less what the rest of the machinery (entropy,
+    partition, unsupervised loss) already spends above the floor; next to it, the contrastive term whole and its
+    stages alone (masks, the teacher features' pixel rows, prototypes; the negatives and the enqueue from the side
+    tables above). All timed round-robin in this run."""
+    h, w = inp["rep"].shape[2:]
+    small = lambda x: F.interpolate(x[:, None].float(), size=(h, w), mode="nearest")[:, 0]
+    with torch.no_grad():
+        H, W = inp["label_u"].shape[1:]
+        part = partition(entropy_from_logits(up(inp["t_logits"][BL:], (H, W))), inp["label_u"] != 255)
+        labels_s = small(torch.cat((inp["label_l"], inp["label_u"]))).long()
+        low_s = small(torch.cat((inp["label_l"] != 255, part.reliable))).bool()
+        high_s = small(torch.cat((inp["label_l"] != 255, part.unreliable))).bool()
+        prob_t = inp["t_logits"].softmax(1)
+        low_valid = paper_masks(prob_t, labels_s, low_s, high_s, BL, cfg)[0]
+        lv = low_valid.transpose(0, 1).reshape(C, -1)
+        lv = lv[lv.any(1)].float()
+        rows = _pixel_rows(inp["rep_t"])
+    ptr0, size0 = bank.ptr.clone(), bank.sizes.clone()
+    gen = torch.Generator(device=dev).manual_seed(0)
+    def whole():
+        step_ours(inp, bank, cfg, generator=gen); bank.ptr.copy_(ptr0); bank._size.copy_(size0)
+    sides = {"floor": lambda: step_floor(inp), "ours": whole, "ours without the contrastive term": lambda: step_ours(inp, bank, cfg, contrastive=False),
+             "masks": lambda: paper_masks(prob_t, labels_s, low_s, high_s, BL, cfg),
+             "pixel rows": lambda: _pixel_rows(inp["rep_t"]), "prototypes": lambda: lv @ rows}
+    ts = dict(zip(sides, timeit(list(sides.values()), steps, dev)))
+    ms = {k: v * 1000 for k, v in ts.items()}
+    left = 0.5 * ms["floor"] - (ms["ours without the contrastive term"] - ms["floor"])
+    contra = ms["ours"] - ms["ours without the contrastive term"]
+    stages = {"masks": ms["masks"], "pixel rows": ms["pixel rows"], "prototypes": ms["prototypes"],
+              "negatives (fused)": t_neg.get("fused", t_neg.get("gathered")) * 1000, "enqueue": t_enq["enqueue_rows"] * 1000}
+    print(f"budget for ours <= 1.5x floor: floor {ms['floor']:.1f} ms, ours {ms['ours']:.1f} ms, ours without the contrastive "
+          f"term {ms['ours without the contrastive term']:.1f} ms -> {left:.1f} ms left for the contrastive term, which "
+          f"takes {contra:.1f} ms; its stages alone: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
+          + f" (sum {sum(stages.values()):.1f} ms)")
 
 
 def main(argv=None):
@@ -277,8 +325,9 @@ def main(argv=None):
     print(f"ours / floor: {t_ours / t_floor:.2f}x (bf16 queue {t_bf16 / t_floor:.2f}x); reference / floor: {t_ref / t_floor:.2f}x")
     print(f"speed-up: {t_ref / t_ours:.1f}x (ours paper mode vs reference), {t_ref / t_ours_ref:.1f}x (like for like); "
           f"the floor caps it at {t_ref / t_floor:.1f}x on this machine")
-    negatives_table(bank, st["valid_classes"], cfg, a.steps, dev)
-    enqueue_table(bank, inp["rep_t"], st["n_keys_enqueued"], a.steps, dev)
+    t_neg = negatives_table(bank, st["valid_classes"], cfg, a.steps, dev)
+    t_enq = enqueue_table(bank, inp["rep_t"], st["n_keys_enqueued"], a.steps, dev)
+    budget_table(inp, bank, cfg, a.steps, dev, t_neg, t_enq)
     if a.profile:
         from torch.profiler import profile, ProfilerActivity
         acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
