@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from .metrics import ConfusionMatrix
-from .data import model_input
+from .data import default_palette, model_input
+from .entropy import entropy as prob_entropy
 from .core import amp_context, safe_load, CheckpointError
 from .checkpoint import teacher_is_trained
 
@@ -170,18 +171,12 @@ def predict(model, images, mode: str = "whole", crop=513, stride=None, window_ba
     prob = logits.softmax(1)
     conf, label = prob.max(1)
     out = dict(label=label, confidence=conf)
-    if return_entropy: out["entropy"] = -(prob * torch.log(prob + 1e-10)).sum(1)
+    if return_entropy: out["entropy"] = prob_entropy(prob)
     return out
 
 def voc_palette(n: int = 256, ignore_color=(255, 255, 255)) -> np.ndarray:
     "[n,3] uint8 PASCAL VOC colour map (class id bits spread over R,G,B); entry 255 -> `ignore_color`."
-    pal = np.zeros((n, 3), np.uint8)
-    for i in range(n):
-        c, r, g, b = i, 0, 0, 0
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j); g |= ((c >> 1) & 1) << (7 - j); b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        pal[i] = (r, g, b)
+    pal = np.array(default_palette(n), np.uint8).reshape(n, 3)     # the datasets' default colours, as an array
     if n > 255 and ignore_color is not None: pal[255] = ignore_color
     return pal
 
