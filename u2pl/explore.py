@@ -27,8 +27,8 @@ from .launch import read_jsonl
 from .core import safe_load, sha256_file
 
 # %% auto #0
-__all__ = ['SCOPES', 'ALPHA_GRID', 'GALLERY_KEYS', 'RELIABLE_RGB', 'UNRELIABLE_RGB', 'FOUR_STATE', 'SplitOutputs',
-           'collect_outputs', 'find_checkpoint', 'load_models', 'explore_split', 'negative_key_classes',
+__all__ = ['SCOPES', 'ALPHA_GRID', 'PR_MIN_PIXELS', 'GALLERY_KEYS', 'RELIABLE_RGB', 'UNRELIABLE_RGB', 'FOUR_STATE',
+           'SplitOutputs', 'collect_outputs', 'find_checkpoint', 'load_models', 'explore_split', 'negative_key_classes',
            'class_fractions', 'labelled_confusion', 'pl_precision_recall', 'reliability', 'image_miou', 'gallery_order',
            'colorize', 'overlay', 'state_masks', 'new_figure', 'FigureBox', 'ImageView', 'DatasetView', 'Gallery',
            'flipped', 'load_probes', 'TrainingView', 'confusion', 'Compare', 'Explorer']
@@ -265,11 +265,16 @@ def labelled_confusion(pred: torch.Tensor, label: torch.Tensor, num_classes: int
     m = (label >= 0) & (pred < num_classes)
     return ConfusionMatrix(num_classes, ignore_index).update(pred[m], label[m], check=False)
 
-def pl_precision_recall(pseudo: torch.Tensor, label: torch.Tensor, subset: torch.Tensor, num_classes: int, ignore_index: int = 255):
-    "(precision [C], recall [C]) of pseudo-labels against labels on the pixels of `subset` that have a label (NaN: undefined)."
+def pl_precision_recall(pseudo: torch.Tensor, label: torch.Tensor, subset: torch.Tensor, num_classes: int, ignore_index: int = 255,
+                        min_pixels: int = 1):
+    """(precision [C], recall [C]) of pseudo-labels against labels on the pixels of `subset` that have a label. NaN where
+    the ratio rests on fewer than `min_pixels` pixels: pseudo-labelled c in the subset (precision), labelled c (recall)."""
+    if isinstance(min_pixels, bool) or not isinstance(min_pixels, int) or min_pixels < 1:
+        raise ValueError(f"min_pixels must be an integer >= 1, got {min_pixels!r}")
     mat = labelled_confusion(pseudo[subset], label[subset], num_classes, ignore_index).mat.double()
-    tp = mat.diagonal()
-    return (tp / mat.sum(0)).numpy(), (tp / mat.sum(1)).numpy()
+    tp, n_pred, n_label = mat.diagonal(), mat.sum(0), mat.sum(1)
+    nan = torch.tensor(math.nan, dtype=torch.float64)
+    return torch.where(n_pred >= min_pixels, tp / n_pred, nan).numpy(), torch.where(n_label >= min_pixels, tp / n_label, nan).numpy()
 
 def reliability(conf: torch.Tensor, correct: torch.Tensor, bins: int = 10):
     "(mean confidence [bins], accuracy [bins], count [bins], ECE) of confidences in [0, 1] against correctness."
@@ -283,18 +288,20 @@ def reliability(conf: torch.Tensor, correct: torch.Tensor, bins: int = 10):
 
 # %% ../nbs/17_explore.ipynb #f35f134b
 ALPHA_GRID = (1.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0)
+PR_MIN_PIXELS = 100          # a class's precision / recall on a pixel set counts from this many of its pixels in the set
 
 @patch
-def pr_curves(self: SplitOutputs, scope: str = "split", alphas=ALPHA_GRID) -> dict:
-    "Pseudo-label precision / recall [len(alphas), C] on reliable and unreliable pixels at each alpha (needs labels)."
+def pr_curves(self: SplitOutputs, scope: str = "split", alphas=ALPHA_GRID, min_pixels: int = PR_MIN_PIXELS) -> dict:
+    """Pseudo-label precision / recall [len(alphas), C] on reliable and unreliable pixels at each alpha (needs labels);
+    NaN where a ratio rests on fewer than `min_pixels` pixels (`pl_precision_recall`)."""
     f, C = self.flat(), self.num_classes
     out = {k: [] for k in ("prec_rel", "rec_rel", "prec_unrel", "rec_unrel")}
     for a in alphas:
         rel, unrel = self.partition_all(a, scope)
         for side, m in (("rel", rel), ("unrel", unrel)):
-            p, r = pl_precision_recall(f["pseudo"], f["label"], m, C, self.ignore_index)
+            p, r = pl_precision_recall(f["pseudo"], f["label"], m, C, self.ignore_index, min_pixels)
             out[f"prec_{side}"].append(p); out[f"rec_{side}"].append(r)
-    return {"alphas": np.asarray(alphas), **{k: np.stack(v) for k, v in out.items()}}
+    return {"alphas": np.asarray(alphas), "min_pixels": min_pixels, **{k: np.stack(v) for k, v in out.items()}}
 
 @patch
 def calibration(self: SplitOutputs, cls: int | None = None, bins: int = 10):
@@ -586,7 +593,8 @@ def redraw(self: DatasetView) -> dict:
                               ("prec_unrel", "tab:red", "precision, unreliable"), ("rec_unrel", "tab:pink", "recall, unreliable")):
             ax.plot(cv["alphas"], np.nanmean(cv[key], 1), color=col, label=lab, marker=".")
             if c >= 0: ax.plot(cv["alphas"], cv[key][:, c], color=col, ls="--", lw=1)
-        ax.axvline(a, color="0.3", lw=0.8); ax.set_ylim(0, 1.02); ax.set_xlabel("alpha_t (%)"); ax.legend(fontsize=6)
+        ax.axvline(a, color="0.3", lw=0.8); ax.set_ylim(0, 1.02); ax.set_xlabel("alpha_t (%)")
+        ax.legend(fontsize=6, title=f"class mean (classes with >= {cv['min_pixels']} px)", title_fontsize=6)
         ax.set_title("pseudo-label precision / recall" + (f" ({o.class_names[c]} dashed)" if c >= 0 else ""), fontsize=9)
         if c not in self._calib: self._calib[c] = o.calibration(None if c < 0 else c)   # does not depend on alpha_t
         mc, acc, cnt, ece = self._calib[c]
