@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 import matplotlib
 import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
 import ipywidgets as W
 from fastcore.basics import patch
 from .entropy import partition, alpha_t, class_rank_masks
@@ -27,7 +28,7 @@ from .launch import read_jsonl
 from .core import safe_load, sha256_file
 
 # %% auto #0
-__all__ = ['SCOPES', 'ALPHA_GRID', 'PR_MIN_PIXELS', 'GALLERY_KEYS', 'RELIABLE_RGB', 'UNRELIABLE_RGB', 'FOUR_STATE',
+__all__ = ['SCOPES', 'ALPHA_GRID', 'PR_MIN_PIXELS', 'GALLERY_KEYS', 'RELIABLE_RGB', 'UNRELIABLE_RGB', 'FOUR_STATE', 'DIFF_RGB',
            'SplitOutputs', 'collect_outputs', 'find_checkpoint', 'load_models', 'explore_split', 'negative_key_classes',
            'class_fractions', 'labelled_confusion', 'pl_precision_recall', 'reliability', 'image_miou', 'gallery_order',
            'colorize', 'overlay', 'state_masks', 'new_figure', 'FigureBox', 'ImageView', 'DatasetView', 'Gallery',
@@ -701,8 +702,8 @@ def load_probes(run_dir) -> list[dict]:
 
 class TrainingView:
     "Curves from a run's metrics.jsonl and, if present, the per-epoch probe scrubber."
-    def __init__(self, run_dir, palette=None, figsize=(9.6, 2.9)):
-        self.run_dir = Path(run_dir)
+    def __init__(self, run_dir, palette=None, figsize=(9.6, 2.9), class_names=None):
+        self.run_dir, self.class_names = Path(run_dir), class_names
         self.rows = [r for r in read_jsonl(self.run_dir / "metrics.jsonl") if "iter" in r]
         self.fig, self.axs = new_figure(1, 3, figsize=figsize)
         self.box = FigureBox(self.fig)
@@ -736,7 +737,8 @@ def draw_curves(self: TrainingView):
     fills = [(r["iter"], r["queue_fill"]) for r in self.rows if isinstance(r.get("queue_fill"), list)]
     if fills:
         arr = np.array([f for _, f in fills], dtype=float)
-        for c in range(arr.shape[1]): ax.plot([i for i, _ in fills], arr[:, c], lw=1, label=f"class {c}")
+        names = self.class_names or []
+        for c in range(arr.shape[1]): ax.plot([i for i, _ in fills], arr[:, c], lw=1, label=names[c] if c < len(names) else f"class {c}")
         if arr.shape[1] <= 10: ax.legend(fontsize=6)
     ax.set_title("memory-bank queue fill per class", fontsize=9); ax.set_xlabel("iteration")
     self.fig.tight_layout(); self.box.refresh()
@@ -793,7 +795,7 @@ class Compare:
         self.image = W.Dropdown(options=[(f"{k}: {i}", k) for k, i in enumerate(a.ids)], value=0, description="image")
         self.listing, self.cell = W.HTML("<i>click a cell of the difference matrix</i>"), None
         self.fig, self.axs = new_figure(1, 3, figsize=figsize)
-        self.box = FigureBox(self.fig)
+        self.box, self.colorbar = FigureBox(self.fig), None
         self.image.observe(lambda _: self.draw(), "value")
         if self.box.live: self.fig.canvas.mpl_connect("button_press_event", self._on_click)
         self.draw()
@@ -802,33 +804,53 @@ class Compare:
         if ev.inaxes is self.axs[2] and ev.xdata is not None: self.select_cell(int(round(ev.ydata)), int(round(ev.xdata)))
 
 # %% ../nbs/17_explore.ipynb #a7bca37c
+DIFF_RGB = {"only B right": (40, 180, 60), "only A right": (220, 40, 40), "both wrong": (150, 150, 150), "differ": (120, 120, 120)}
+
 @patch
 def diff_map(self: Compare, i: int) -> np.ndarray:
-    "uint8 [H,W,3]: green only B right, red only A right, grey both wrong and different, white otherwise."
+    "uint8 [H,W,3] where A and B differ (`DIFF_RGB`: only B right, only A right, both wrong; 'differ' without a label), white elsewhere."
     pa, pb, lab = self.pa[i], self.pb[i], self.a.labels[i]
     img = np.full((*pa.shape, 3), 255, np.uint8)
     differ = (pa != pb).numpy()
-    if lab is None: img[differ] = (120, 120, 120); return img
+    if lab is None: img[differ] = DIFF_RGB["differ"]; return img
     ra, rb = (pa == lab).numpy(), (pb == lab).numpy()
-    img[differ & rb & ~ra] = (40, 180, 60); img[differ & ra & ~rb] = (220, 40, 40); img[differ & ~ra & ~rb] = (150, 150, 150)
+    img[differ & rb & ~ra] = DIFF_RGB["only B right"]; img[differ & ra & ~rb] = DIFF_RGB["only A right"]
+    img[differ & ~ra & ~rb] = DIFF_RGB["both wrong"]
     return img
+
+@patch
+def diff_key(self: Compare, i: int) -> list[tuple[str, tuple]]:
+    "The difference map's legend for image i: (text with the sources' names, colour)."
+    if self.a.labels[i] is None: return [("differ (no label)", DIFF_RGB["differ"])]
+    a, b = self.names
+    return [(f"only {b} right", DIFF_RGB["only B right"]), (f"only {a} right", DIFF_RGB["only A right"]), ("both wrong", DIFF_RGB["both wrong"])]
 
 @patch
 def draw(self: Compare):
     i = self.image.value
-    for ax in self.axs: ax.clear()
+    for ax in self.axs[:2]: ax.clear()
     self.axs[0].imshow(self.a.images[i]); self.axs[0].set_title(f"image {self.a.ids[i]}", fontsize=9)
     d = self.diff_map(i)
     self.axs[1].imshow(d, interpolation="nearest")
     self.axs[1].set_title(f"{self.names[0]} vs {self.names[1]}: {100 * float((self.pa[i] != self.pb[i]).float().mean()):.1f}% differ", fontsize=9)
+    key = self.diff_key(i)
+    self.axs[1].legend(handles=[Patch(facecolor=np.array(c) / 255, label=t) for t, c in key], loc="upper center",
+                       bbox_to_anchor=(0.5, 0.0), ncol=len(key), fontsize=6, frameon=False, handlelength=1, columnspacing=0.8)
     for ax in self.axs[:2]: ax.set_xticks([]); ax.set_yticks([])
+    if self.colorbar is None: self._draw_matrix()
+    self.fig.tight_layout(); self.box.refresh()
+
+@patch
+def _draw_matrix(self: Compare):
+    "The confusion difference over all the images, with its colour bar: the same for every image, so drawn once."
     lim = max(float(np.abs(self.diff).max()), 1e-6)
-    self.axs[2].imshow(self.diff, cmap="RdBu", vmin=-lim, vmax=lim)
+    im = self.axs[2].imshow(self.diff, cmap="RdBu", vmin=-lim, vmax=lim)
     n = self.a.class_names
     self.axs[2].set_xticks(range(len(n)), n, rotation=70, fontsize=6); self.axs[2].set_yticks(range(len(n)), n, fontsize=6)
     self.axs[2].set_xlabel("predicted"); self.axs[2].set_ylabel("true")
     self.axs[2].set_title(f"{self.names[1]} − {self.names[0]} confusion (pp)", fontsize=9)
-    self.fig.tight_layout(); self.box.refresh()
+    self.colorbar = self.fig.colorbar(im, ax=self.axs[2], fraction=0.046, pad=0.03)
+    self.colorbar.ax.tick_params(labelsize=6)
 
 @patch
 def select_cell(self: Compare, true_cls: int, pred_cls: int, n: int = 10) -> list:
@@ -878,7 +900,7 @@ class Explorer:
         self.dataset = DatasetView(self.view)
         self.tabs = W.Tab()
         self.gallery = Gallery(self.view, on_open=lambda i: setattr(self.tabs, "selected_index", 0))
-        self.training = TrainingView(run_dir, palette=out.palette) if run_dir is not None and (Path(run_dir) / "metrics.jsonl").is_file() else None
+        self.training = TrainingView(run_dir, palette=out.palette, class_names=out.class_names) if run_dir is not None and (Path(run_dir) / "metrics.jsonl").is_file() else None
         self.compare = Compare(out, compare, names) if compare is not None and out.has_labels else None
         pages = [("image", self.view), ("dataset", self.dataset), ("gallery", self.gallery)]
         if self.training is not None: pages.append(("training", self.training))
