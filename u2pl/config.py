@@ -256,8 +256,11 @@ def check_config(cfg: Config) -> Config:
     if cfg.train.iters_per_epoch is not None and cfg.train.iters_per_epoch < 1: err("train.iters_per_epoch", "must be >= 1 or null")
     for key in ["data.batch_size_unlabeled", "data.num_workers", "runtime.ckpt_every_iters", "semi.sup_only_epoch", "runtime.probe_images"]:
         if _get(cfg, key) < 0: err(key, "must be >= 0")
-    for key in ["train.lr", "train.weight_decay", "train.momentum", "train.grad_clip", "train.loss_explosion_factor", "semi.unsup_weight"]:
+    for key in ["train.lr", "train.head_lr_mult", "train.weight_decay", "train.momentum", "train.poly_power", "train.grad_clip",
+                "train.loss_explosion_factor", "train.aux_weight", "train.ohem_min_kept", "semi.unsup_weight"]:
         if _get(cfg, key) < 0: err(key, "must be >= 0")
+    if not 0 <= cfg.train.ohem_thresh <= 1: err("train.ohem_thresh", "must be in [0, 1] (a probability)")
+    if not cfg.contrastive.temperature > 0: err("contrastive.temperature", "must be > 0 (the InfoNCE logits are divided by it)")
     if cfg.semi.method != "suponly" and cfg.data.batch_size_unlabeled < 1: err("data.batch_size_unlabeled", f"{cfg.semi.method} needs >= 1")
     a = cfg.ael
     for key, ok in (("ael.bank_momentum", 0 <= a.bank_momentum < 1), ("ael.acp_prob", 0 <= a.acp_prob <= 1),
