@@ -56,6 +56,35 @@ def test_misspelled_parameter_and_unknown_dataset_stop_at_once(tmp_path):
     text = outputs_text(tmp_path / "nods.ipynb")
     assert "unknown dataset 'nosuchdataset'" in text and "'synthetic'" in text and "dataset.yaml" in text, text[-2000:]
 
+def error_outputs(nb_path) -> list[dict]:
+    return [o for c in json.loads(Path(nb_path).read_text())["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
+
+def test_bad_values_end_in_one_line(tmp_path):
+    # a value the run cannot take ends the notebook in its message alone (no stack of the driver's frames), naming the
+    # setting, before anything is started; a non-integer epoch count is refused, not truncated
+    for args, ename, words in [(("-p", "method", "fixmatch"), "ConfigError", ["semi.method='fixmatch'", "u2pl_ael"]),
+                               (("-p", "epochs", "2.5"), "ConfigError", ["train.epochs", "2.5"]),
+                               (("-p", "gpus", "two"), "DriverStop", ["gpus", "'two'"])]:
+        out, run = tmp_path / f"{args[1]}.ipynb", tmp_path / f"run_{args[1]}"
+        r = papermill(out, "-p", "dataset", "synthetic", "-p", "run_dir", str(run), *args, timeout=300)
+        assert r.returncode != 0
+        (err,) = error_outputs(out)
+        assert err["ename"] == ename and all(w in err["evalue"] for w in words), err
+        assert err["traceback"] == [f"{ename}: {err['evalue']}"], err["traceback"]
+        assert not run.exists()
+
+def test_explorer_bad_source_ends_in_one_line(tmp_path):
+    # the explorer notebook with a source that holds no checkpoint, or a split that does not exist: its message alone
+    for args, ename, words in [(("-p", "source", str(tmp_path / "nowhere")), "DriverStop", ["no checkpoint at", "ckpt/latest.pt"]),
+                               (("-p", "source", str(tmp_path), "-p", "split", "tain"), "ConfigError", ["split must be one of", "'tain'"])]:
+        out = tmp_path / f"explore_{len(args)}.ipynb"
+        r = subprocess.run([sys.executable, "-m", "papermill", "nbs/explore_entropy.ipynb", str(out), *args], cwd=ROOT,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode != 0
+        (err,) = error_outputs(out)
+        assert err["ename"] == ename and all(w in err["evalue"] for w in words), err
+        assert err["traceback"] == [f"{ename}: {err['evalue']}"], err["traceback"]
+
 def test_custom_folder_dataset_by_path(tmp_path):
     # `-p dataset <folder with dataset.yaml>`: the custom preset, classes from the yaml, splits generated on first use
     from u2pl.data import make_tiny_folder

@@ -25,7 +25,7 @@ from .config import ContrastiveConfig
 from .evaluate import load_for_inference
 from .data import denormalize, default_palette, model_input
 from .launch import read_jsonl
-from .core import safe_load, sha256_file
+from .core import ConfigError, safe_load, sha256_file
 
 # %% auto #0
 __all__ = ['SCOPES', 'ALPHA_GRID', 'PR_MIN_PIXELS', 'GALLERY_KEYS', 'RELIABLE_RGB', 'UNRELIABLE_RGB', 'FOUR_STATE', 'DIFF_RGB',
@@ -180,9 +180,9 @@ def explore_split(source, split: str = "val", n: int = 32, max_side: int | None 
     """SplitOutputs of the first n images of a run's `split` (val | labeled | unlabeled), cached on disk under cache_dir.
     `which`: the model whose pseudo-labels are inspected, `teacher` (what training uses) or `student`."""
     from u2pl.data import build_datasets, whole_images
-    if split not in _SPLITS: raise ValueError(f"split must be one of val, labeled, unlabeled; got {split!r}")
+    if split not in _SPLITS: raise ConfigError(f"split must be one of val, labeled, unlabeled; got {split!r}")
     split = _SPLITS[split]
-    if which not in ("teacher", "student"): raise ValueError(f"which must be teacher or student, got {which!r}")
+    if which not in ("teacher", "student"): raise ConfigError(f"which must be teacher or student, got {which!r}")
     ck = find_checkpoint(source, checkpoint)
     cache = None
     if cache_dir is not None:

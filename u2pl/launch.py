@@ -10,7 +10,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['DATA_HELP', 'BUILTIN_DATASETS', 'torchrun_command', 'worker_env', 'in_papermill', 'live_frontend', 'read_jsonl',
            'loss_plot_png', 'stream', 'TrainingFailed', 'launch', 'missing_data_message', 'unknown_parameters',
-           'dataset_problem']
+           'dataset_problem', 'DriverStop', 'user_error_types', 'short_user_errors']
 
 # %% ../nbs/16_launch.ipynb #e0a941e5
 def torchrun_command(config: str | os.PathLike, nproc: int = 1, nnodes: int = 1, node_rank: int = 0,
@@ -195,3 +195,25 @@ def dataset_problem(dataset) -> str | None:
     where = "is not a folder" if not Path(str(dataset)).is_dir() else "is a folder without a dataset.yaml"
     return (f"unknown dataset {str(dataset)!r} ({where}): use one of {list(BUILTIN_DATASETS)}, or the path of a folder "
             "holding a dataset.yaml (see docs/custom_dataset.md)")
+
+# %% ../nbs/16_launch.ipynb #50f5ca9b
+class DriverStop(Exception):
+    "The run cannot start as asked; the message says why and what to do (shown without a traceback by `short_user_errors`)."
+
+def user_error_types() -> tuple:
+    "The exceptions whose message is the whole story: the driver's stops, invalid configurations, failed runs."
+    from u2pl.core import ConfigError
+    return (DriverStop, ConfigError, TrainingFailed)
+
+def _one_line(shell, etype, value, tb, tb_offset=None):
+    shell._showtraceback(etype, value, [f"{etype.__name__}: {value}"])     # what showtraceback sends, with a one-line stack
+
+def short_user_errors(shell=None) -> bool:
+    "In IPython, show `user_error_types()` as their message alone (the cell still fails); False where there is no such shell."
+    if shell is None:
+        try: from IPython import get_ipython
+        except ImportError: return False
+        shell = get_ipython()
+    if shell is None or not hasattr(shell, "_showtraceback"): return False
+    shell.set_custom_exc(user_error_types(), _one_line)
+    return True
