@@ -87,30 +87,34 @@ def up(x, size):
 
 
 # ----------------------------------------------------------------------------- (a) ours
+@torch.no_grad()
+def teacher_partition(inp, alpha=20.0):
+    "The teacher's entropy once at full resolution and both percentiles, on the device."
+    label_u = inp["label_u"]
+    return partition(entropy_from_logits(up(inp["t_logits"][BL:], label_u.shape[1:])), label_u != 255, alpha)
+
+@torch.no_grad()
+def contrastive_inputs(inp, part):
+    "(teacher probabilities, labels, low- and high-entropy masks) at stride 4: what the contrastive term takes."
+    label_l, label_u = inp["label_l"], inp["label_u"]
+    small = lambda x: F.interpolate(x[:, None].float(), size=inp["rep"].shape[2:], mode="nearest")[:, 0]
+    labels_s = small(torch.cat((label_l, label_u))).long()
+    low_s = small(torch.cat((label_l != 255, part.reliable))).bool()
+    high_s = small(torch.cat((label_l != 255, part.unreliable))).bool()
+    return inp["t_logits"].softmax(1), labels_s, low_s, high_s
+
 def step_ours(inp, bank, cfg, alpha=20.0, generator=None, contrastive=True):
     """One step's machinery; `contrastive=False` leaves out the contrastive term and its inputs (labels and masks at
     stride 4, the teacher's stride-4 probabilities): what the stage budget measures the contrastive term against."""
     pred_u = inp["pred_u"].clone().requires_grad_()
-    rep = inp["rep"].clone().requires_grad_()
-    label_l, label_u = inp["label_l"], inp["label_u"]
-    H, W = label_u.shape[1:]
-    h, w = rep.shape[2:]
-    with torch.no_grad():
-        t_up = up(inp["t_logits"][BL:], (H, W))
-        ent = entropy_from_logits(t_up)                                      # once, full res
-        part = partition(ent, label_u != 255, alpha)                         # both percentiles, on device
+    label_u = inp["label_u"]
+    part = teacher_partition(inp, alpha)
+    l_u = unsupervised_loss(up(pred_u, label_u.shape[1:]), label_u, drop_mask=part.unreliable)
     if not contrastive:
-        l_u = unsupervised_loss(up(pred_u, (H, W)), label_u, drop_mask=part.unreliable)
         l_u.backward()
         return l_u.item(), 0.0, {}
-    with torch.no_grad():
-        lab = torch.cat((label_l, label_u))
-        small = lambda x: F.interpolate(x[:, None].float(), size=(h, w), mode="nearest")[:, 0]
-        labels_s = small(lab).long()
-        low_s = small(torch.cat((label_l != 255, part.reliable))).bool()
-        high_s = small(torch.cat((label_l != 255, part.unreliable))).bool()
-        prob_t = inp["t_logits"].softmax(1)
-    l_u = unsupervised_loss(up(pred_u, (H, W)), label_u, drop_mask=part.unreliable)
+    rep = inp["rep"].clone().requires_grad_()
+    prob_t, labels_s, low_s, high_s = contrastive_inputs(inp, part)
     l_c, stats = contrastive_loss(rep, inp["rep_t"], prob_t, labels_s, low_s, high_s, BL, bank, cfg, generator=generator)
     (l_u + l_c).backward()
     return l_u.item(), l_c.item(), stats
@@ -213,29 +217,16 @@ def enqueue_table(bank, rep_t, counts, steps, dev):
     return ts
 
 
-def budget_table(inp, bank, cfg, steps, dev, t_neg, t_enq):
+def budget_table(inp, ours, bank, cfg, steps, dev, t_neg, t_enq):
     """What `ours <= 1.5 x floor` leaves the contrastive term: 0.5 x floor, less what the rest of the machinery (entropy,
     partition, unsupervised loss) already spends above the floor; next to it, the contrastive term whole and its
     stages alone (masks, the teacher features' pixel rows, prototypes; the negatives and the enqueue from the side
-    tables above). All timed round-robin in this run."""
-    h, w = inp["rep"].shape[2:]
-    small = lambda x: F.interpolate(x[:, None].float(), size=(h, w), mode="nearest")[:, 0]
-    with torch.no_grad():
-        H, W = inp["label_u"].shape[1:]
-        part = partition(entropy_from_logits(up(inp["t_logits"][BL:], (H, W))), inp["label_u"] != 255)
-        labels_s = small(torch.cat((inp["label_l"], inp["label_u"]))).long()
-        low_s = small(torch.cat((inp["label_l"] != 255, part.reliable))).bool()
-        high_s = small(torch.cat((inp["label_l"] != 255, part.unreliable))).bool()
-        prob_t = inp["t_logits"].softmax(1)
-        low_valid = paper_masks(prob_t, labels_s, low_s, high_s, BL, cfg)[0]
-        lv = low_valid.transpose(0, 1).reshape(C, -1)
-        lv = lv[lv.any(1)].float()
-        rows = _pixel_rows(inp["rep_t"])
-    ptr0, size0 = bank.ptr.clone(), bank.sizes.clone()
-    gen = torch.Generator(device=dev).manual_seed(0)
-    def whole():
-        step_ours(inp, bank, cfg, generator=gen); bank.ptr.copy_(ptr0); bank._size.copy_(size0)
-    sides = {"floor": lambda: step_floor(inp), "ours": whole, "ours without the contrastive term": lambda: step_ours(inp, bank, cfg, contrastive=False),
+    tables above). All timed round-robin in this run; `ours` is the main table's step (bank pointers restored)."""
+    prob_t, labels_s, low_s, high_s = contrastive_inputs(inp, teacher_partition(inp))
+    lv = paper_masks(prob_t, labels_s, low_s, high_s, BL, cfg)[0].transpose(0, 1).reshape(C, -1)
+    lv = lv[lv.any(1)].float()
+    rows = _pixel_rows(inp["rep_t"])
+    sides = {"floor": lambda: step_floor(inp), "ours": ours, "ours without the contrastive term": lambda: step_ours(inp, bank, cfg, contrastive=False),
              "masks": lambda: paper_masks(prob_t, labels_s, low_s, high_s, BL, cfg),
              "pixel rows": lambda: _pixel_rows(inp["rep_t"]), "prototypes": lambda: lv @ rows}
     ts = dict(zip(sides, timeit(list(sides.values()), steps, dev)))
@@ -327,7 +318,7 @@ def main(argv=None):
           f"the floor caps it at {t_ref / t_floor:.1f}x on this machine")
     t_neg = negatives_table(bank, st["valid_classes"], cfg, a.steps, dev)
     t_enq = enqueue_table(bank, inp["rep_t"], st["n_keys_enqueued"], a.steps, dev)
-    budget_table(inp, bank, cfg, a.steps, dev, t_neg, t_enq)
+    budget_table(inp, ours, bank, cfg, a.steps, dev, t_neg, t_enq)
     if a.profile:
         from torch.profiler import profile, ProfilerActivity
         acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])

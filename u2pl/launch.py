@@ -202,7 +202,7 @@ class DriverStop(Exception):
 
 def user_error_types() -> tuple:
     "The exceptions whose message is the whole story: the driver's stops, invalid configurations, failed runs."
-    from u2pl.core import ConfigError
+    from u2pl.core import ConfigError              # here, not at the top: u2pl.core imports torch, this module does not
     return (DriverStop, ConfigError, TrainingFailed)
 
 def _one_line(shell, etype, value, tb, tb_offset=None):
