@@ -224,16 +224,21 @@ def acm_mix(classes, ids, partner_ids, presence: PresenceBank | None = None, are
     return mix
 
 # %% ../nbs/20_ael.ipynb #59cefb96
-def ael_dropped(p, mode: str = "paper") -> torch.Tensor:
-    "Pixels the consistency loss drops from the pseudo-labels: the `alpha_t`% least reliable (reference: the most reliable)."
-    return p.reliable if mode == "reference" else p.unreliable
+def ael_dropped(p, mode: str = "paper", ignore_index: int = 255) -> torch.Tensor:
+    """Pixels the consistency loss drops from the pseudo-labels: the `alpha_t`% least reliable, `p.unreliable`
+    (reference: the valid pixels whose entropy is strictly below the `alpha_t`-th percentile, `with_AEL:train.py:558`)."""
+    if mode == "reference": return p.entropy.lt(p.low_thr) & (p.label != ignore_index)
+    return p.unreliable
 
 def fixed_contrastive_inputs(p, y_l: torch.Tensor, alpha0: float, kept: torch.Tensor, ignore_index: int = 255, mode: str = "paper"):
     """U2PL's contrastive inputs with the branch's fixed partition at `alpha0` (no decay). `mode="reference"`: anchors
-    and negatives also need a pseudo-label the consistency loss keeps (`kept`), as the branch masks them."""
+    and negatives also need a pseudo-label the consistency loss keeps (`kept`), and a dropped pixel has no label, as
+    the branch masks them (`train.py:671-682`, its one-hot labels from the masked pseudo-label, `:719-728`)."""
     part = partition(p.entropy, p.label != ignore_index, alpha0)
-    low, high = (part.reliable & kept, part.unreliable & kept) if mode == "reference" else (part.reliable, part.unreliable)
-    return contrastive_inputs(p._replace(reliable=low, unreliable=high), y_l, ignore_index)
+    if mode == "reference":
+        p = p._replace(label=p.label.masked_fill(~kept, ignore_index), reliable=part.reliable & kept, unreliable=part.unreliable & kept)
+    else: p = p._replace(reliable=part.reliable, unreliable=part.unreliable)
+    return contrastive_inputs(p, y_l, ignore_index)
 
 def ael_loss(out: dict, y_l: torch.Tensor, p, ci, bank, cfg, sup, conf_bank: ConfidenceBank, contrastive_weight: float | None = None,
              generator: torch.Generator | None = None, shards: int = 1, aes_generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
@@ -249,7 +254,7 @@ def ael_loss(out: dict, y_l: torch.Tensor, p, ci, bank, cfg, sup, conf_bank: Con
     d = conf_bank.difficulty if a.aes else None
     kw = dict(gamma=a.drw_gamma, gamma2=a.aes_gamma, generator=aes_generator, ignore_index=ign, mode=cfg.mode)
     l_cl, s_l = ael_consistency_loss(up[:B_l], yhat_l, conf_l, d, **kw)
-    target_u = p.label.masked_fill(ael_dropped(p, cfg.mode), ign)               # reference: the inverted filter
+    target_u = p.label.masked_fill(ael_dropped(p, cfg.mode, ign), ign)          # reference: the inverted filter
     l_cu, s_u = ael_consistency_loss(up[B_l:], target_u, p.conf, d, **kw)
     if ci is not None:
         lc, _ = contrastive_loss(out["rep"].float(), ci.rep_T, ci.prob_T, ci.labels, ci.low, ci.high, B_l, bank, cfg.contrastive,

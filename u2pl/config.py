@@ -98,7 +98,7 @@ class ContrastiveConfig:
     negative_high_entropy: bool = True
     loss_weight: Union[float, str] = 0.1       # paper 0.1; "1/W" = the reference's effective weight
     mode: str = "paper"                        # paper | reference (contrastive negative mask / class indexing)
-    label_onehot_bug: bool = False             # reference mode: one-hot labels as the reference's label_onehot (image 0 only)
+    label_onehot_bug: bool = False             # contrastive.mode reference: one-hot labels as the reference's label_onehot (image 0 only); on in mode: reference
     dim: int = 256
     queue_capacity: int = 30000
     queue_capacity_bg: int = 50000             # class 0
@@ -290,6 +290,9 @@ def check_config(cfg: Config) -> Config:
     w = cfg.contrastive.loss_weight
     if isinstance(w, str) and w != "1/W": err("contrastive.loss_weight", "must be a number >= 0 or the string '1/W'")
     if not isinstance(w, str) and w < 0: err("contrastive.loss_weight", "must be >= 0")
+    if cfg.contrastive.label_onehot_bug and cfg.contrastive.mode != "reference":
+        err("contrastive.label_onehot_bug", "reproduces the public trainer's one-hot labels, which only the reference contrastive "
+            "loss reads: set contrastive.mode: reference (mode: reference does both) or leave it false")
     if not 1 <= cfg.contrastive.low_rank < cfg.contrastive.high_rank:
         if cfg.contrastive.enabled and cfg.semi.method != "suponly":
             err("contrastive.low_rank", f"need 1 <= low_rank < high_rank (={cfg.contrastive.high_rank})")
@@ -428,7 +431,7 @@ def preset_dict(name: str, split: str | int | None = None, recipe: str | None = 
 
 # %% ../nbs/01_config.ipynb #48ec835d
 def reference_overrides(dataset: str, method: str = "u2pl") -> dict:
-    d = {"data": {"label_pad": 0}, "contrastive": {"mode": "reference", "loss_weight": "1/W"},
+    d = {"data": {"label_pad": 0}, "contrastive": {"mode": "reference", "loss_weight": "1/W", "label_onehot_bug": True},
          "semi": {"teacher_copy": "every_iter", "ema_buffers": False}, "eval": {"mode": "center_crop"}}
     if dataset == "cityscapes": d["eval"].update(crop=769, stride=None)
     if method == "u2pl_ael":       # the with_AEL branch: EMA from its first step (no aliasing), its own loss scaling, a random bank

@@ -337,7 +337,7 @@ def _ael_pass(self: Trainer, x_l, y_l, x_u, y_u, ex: dict, j):
                      frozen_bn=self.frozen_bn, autocast=self.autocast, channels_last=self.channels_last, mix=mix)
     ci = None
     if self.use_contrastive and self.epoch >= a.contrastive_start_epoch:
-        kept = (p.label != ign) & ~ael_dropped(p, cfg.mode)
+        kept = (p.label != ign) & ~ael_dropped(p, cfg.mode, ign)
         ci = fixed_contrastive_inputs(p, y_l, 100.0 - cfg.semi.drop_percent, kept, ign, cfg.mode)
     return x_l, y_l, p, ci
 
