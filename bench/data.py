@@ -5,10 +5,10 @@
 Writes VOC-like (500x375 JPEG q90 + PNG label, crop 513) and Cityscapes-like (2048x1024 PNG + PNG label, crop 769)
 files to a temporary folder, then measures round-robin in one process, one thread (a slow spell hits every side):
 
-  decode      PIL decode of image and label only (u2pl.data.read_image / read_label): the ceiling
-  ours        decode + u2pl.data.TrainTransform (two-sided random scale 0.5-2.0, PyTorch's uint8 bilinear resize of the
+  decode      PIL decode of image and label only (u2pl.datasets.read_image / read_label): the ceiling
+  ours        decode + u2pl.transforms.TrainTransform (two-sided random scale 0.5-2.0, PyTorch's uint8 bilinear resize of the
               source region under the crop window, pad, flip; uint8 pixels out): what a DataLoader worker does per
-              training image. The float conversion and normalisation run batched on the device (u2pl.data.model_input)
+              training image. The float conversion and normalisation run batched on the device (u2pl.transforms.model_input)
   +normalise  ours, then that normalisation here on the CPU into contiguous float memory, per image: what a run
               without a GPU adds (batched in the main process)
   exact       the same in reference mode: the window at exactly the reference's positions (float F.grid_sample),
@@ -26,7 +26,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from u2pl.data import TrainTransform, model_input, normalize, rand_scale, read_image, read_label   # noqa: E402
+from u2pl.transforms import TrainTransform, model_input, normalize, rand_scale   # noqa: E402
+from u2pl.datasets import read_image, read_label
 
 def write_files(root: Path, kind: str, n: int = 6):
     rng = np.random.default_rng(0)

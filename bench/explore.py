@@ -37,7 +37,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=15)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    from u2pl.explore import ImageView, DatasetView
+    from u2pl.explorer import ImageView, DatasetView
     out = outputs(a.size, a.classes, a.images)
     v = ImageView(out); d = DatasetView(v)
     v.box.refresh = v.fig.canvas.draw; d.box.refresh = d.fig.canvas.draw   # what ipympl does on a redraw: an Agg render

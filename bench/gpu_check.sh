@@ -22,7 +22,7 @@ fail=0
 { nvidia-smi -L; $PY -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0), 'bf16', torch.cuda.is_bf16_supported())"; } 2>&1 | tee "$OUT/env.txt"
 
 echo "== 1. notebook gpu cells"
-$PY bench/nb_cells.py nbs/05_entropy.ipynb nbs/07_losses.ipynb nbs/08_contrastive.ipynb nbs/09_augment.ipynb nbs/12_evaluate.ipynb --flags gpu > "$OUT/nb_cells.txt" 2>&1 || fail=$((fail + 1))
+$PY bench/nb_cells.py nbs/07_entropy.ipynb nbs/09_losses.ipynb nbs/10_contrastive.ipynb nbs/12_augment.ipynb nbs/16_evaluate.ipynb --flags gpu > "$OUT/nb_cells.txt" 2>&1 || fail=$((fail + 1))
 grep -E "^(ok|FAIL)" "$OUT/nb_cells.txt"
 
 echo "== 2. loss machinery"

@@ -1,6 +1,6 @@
 """Run a notebook's tests the way `nbdev-test` does, without nbdev, for machines that have torch but not nbdev.
 
-    python bench/nb_cells.py nbs/05_entropy.ipynb nbs/07_losses.ipynb --flags gpu
+    python bench/nb_cells.py nbs/07_entropy.ipynb nbs/09_losses.ipynb --flags gpu
 
 A bare CUDA machine often has torch but neither nbdev nor IPython (bench/gpu_check.sh uses this there). As
 nbdev-test does: every code cell in order in one namespace, the working directory the notebook's folder,

@@ -21,13 +21,15 @@ def run(method, seed, split, run_root, sets, threads, epochs):
     run_dir = run_root / method / f"seed{seed}"
     cfg = run_dir / "config.yaml"
     run_dir.mkdir(parents=True, exist_ok=True)
-    from u2pl.config import resolve_config, save_yaml, parse_set
+    from u2pl.presets import resolve_config
+    from u2pl.config import save_yaml, parse_set
     over = {"semi.method": method, "runtime.seed": seed, "data.split": split, "runtime.run_dir": str(run_dir), "runtime.resume": "auto"}
     if epochs: over["train.epochs"] = epochs
     over.update(dict(parse_set(s) for s in sets))
     new = resolve_config("synthetic", over)
     if cfg.exists() and (run_dir / "ckpt").exists():   # resume: auto would silently stretch a finished run to new settings
-        from u2pl.config import load_yaml, to_dict
+        from u2pl.presets import load_yaml
+        from u2pl.config import to_dict
         from u2pl.checkpoint import config_diff
         diff = config_diff(to_dict(load_yaml(cfg)), to_dict(new))
         if diff: sys.exit(f"{run_dir} holds a run made with other settings ({', '.join(diff[:4])}); "

@@ -4,7 +4,7 @@ folder another run holds, a bad override, a corrupt checkpoint for u2pl-predict.
 import socket, subprocess, sys
 import numpy as np
 from PIL import Image
-from u2pl import data as D
+from u2pl.datasets import make_tiny_folder
 from _helpers import train_cmd, run, env, ROOT
 
 SMALL = ["model.backbone=resnet18", "model.multi_grid=false", "model.aspp_dilations=[1,2,3]", "data.crop_size=33",
@@ -22,7 +22,7 @@ def one_message(r, *words):
     assert line and all(w in line[-1] for w in words), (words, r.stderr[-3000:])
 
 def test_bad_label_in_a_worker_names_the_file(tmp_path):
-    D.make_tiny_folder(tmp_path / "leaf", n=8, n_labeled=8, size=(40, 48))
+    make_tiny_folder(tmp_path / "leaf", n=8, n_labeled=8, size=(40, 48))
     r = train(tmp_path, "--preset", "custom", "--run-dir", str(tmp_path / "run"), "--set", f"data.data_root={tmp_path / 'leaf'}",
               "--set", "data.split=4", "--set", f"data.splits_root={tmp_path / 'splits'}", "--set", "semi.method=suponly")
     assert r.returncode == 0, r.stderr[-3000:]
@@ -57,7 +57,7 @@ def test_predict_exit_codes(tmp_path):
     (tmp_path / "in").mkdir()
     Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(tmp_path / "in/a.png")
     (tmp_path / "rand.pt").write_bytes(np.random.default_rng(0).bytes(4000))
-    cmd = [sys.executable, "-c", "import sys; from u2pl.evaluate import predict_main; sys.exit(predict_main())",
+    cmd = [sys.executable, "-c", "import sys; from u2pl.predict import predict_main; sys.exit(predict_main())",
            "--checkpoint", str(tmp_path / "rand.pt"), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--device", "cpu"]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env(), cwd=ROOT, timeout=120)
     assert r.returncode == 1 and "Traceback" not in r.stderr and "rand.pt is corrupt" in r.stderr, r.stderr[-2000:]

@@ -9,7 +9,8 @@ from _jupyterlab import jupyterlab, browser, run_all
 
 CELL = f'''import sys; sys.path.insert(0, {str(ROOT)!r})
 from pathlib import Path
-from u2pl.config import resolve_config, save_yaml
+from u2pl.presets import resolve_config
+from u2pl.config import save_yaml
 from u2pl.launch import launch
 run = Path("run"); run.mkdir(exist_ok=True)
 cfg = resolve_config("toy", {{"runtime.run_dir": "run", "runtime.device": "cpu", "runtime.num_threads": 1, "runtime.log_every": 1,

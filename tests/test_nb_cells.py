@@ -25,7 +25,7 @@ def test_flags_and_eval_false(tmp_path):
     assert not ok and "gpu cell ran" in err
     assert len(nb_cells.test_cells(nb)) == 2 and len(nb_cells.test_cells(nb, ["gpu"])) == 3
 
-@pytest.mark.parametrize("name", ["05_entropy", "07_losses", "08_contrastive", "12_evaluate"])
+@pytest.mark.parametrize("name", ["07_entropy", "09_losses", "10_contrastive", "16_evaluate"])
 def test_same_cells_as_nbdev(name):
     fn = ROOT / "nbs" / f"{name}.ipynb"
     for flags in ([], ["gpu"]):

@@ -62,7 +62,7 @@ def error_outputs(nb_path) -> list[dict]:
 def test_bad_values_end_in_one_line(tmp_path):
     # a value the run cannot take ends the notebook in its message alone (no stack of the driver's frames), naming the
     # setting, before anything is started; a non-integer epoch count is refused, not truncated
-    for args, ename, words in [(("-p", "method", "fixmatch"), "ConfigError", ["semi.method='fixmatch'", "u2pl_ael"]),
+    for args, ename, words in [(("-p", "method", "nosuchmethod"), "ConfigError", ["semi.method='nosuchmethod'", "u2pl_ael"]),
                                (("-p", "epochs", "2.5"), "ConfigError", ["train.epochs", "2.5"]),
                                (("-p", "gpus", "two"), "DriverStop", ["gpus", "'two'"])]:
         out, run = tmp_path / f"{args[1]}.ipynb", tmp_path / f"run_{args[1]}"
@@ -87,7 +87,7 @@ def test_explorer_bad_source_ends_in_one_line(tmp_path):
 
 def test_custom_folder_dataset_by_path(tmp_path):
     # `-p dataset <folder with dataset.yaml>`: the custom preset, classes from the yaml, splits generated on first use
-    from u2pl.data import make_tiny_folder
+    from u2pl.datasets import make_tiny_folder
     root = tmp_path / "leaf"
     ids = make_tiny_folder(root, n=10, n_labeled=7, size=(40, 48))
     (root / "val.txt").write_text("\n".join(ids[5:7]) + "\n")
@@ -114,7 +114,7 @@ def test_readme_papermill_output_folders_exist():
 def test_readme_custom_dataset_command_with_the_cpu_recipe(tmp_path):
     # the README's two commands for one's own data, on a tiny folder dataset (smoke length): split lists and the run
     # folder land beside the dataset, not in the checkout; the run evaluates (val: auto) and logs the monitoring keys
-    from u2pl.data import make_tiny_folder
+    from u2pl.datasets import make_tiny_folder
     readme = (ROOT / "README.md").read_text()
     gen = re.search(r"^u2pl-splits generate custom --root /path/to/mydata (.*?)\s+#", readme, re.M)
     pm = re.search(r"^papermill --log-output nbs/train\.ipynb runs/mydata\.ipynb (.*-p recipe cpu)$", readme, re.M)

@@ -6,8 +6,8 @@ shrunk. A name used by a preset's code path but defined nowhere in the package f
 import math
 import pytest
 import torch
-from u2pl.config import resolve_config
-from u2pl.data import toy_datasets, make_tiny_folder
+from u2pl.presets import resolve_config
+from u2pl.datasets import toy_datasets, make_tiny_folder
 from u2pl.trainer import Trainer
 
 SHRINK = {"model.backbone": "resnet18", "model.multi_grid": False, "model.aspp_dilations": [1, 2, 3], "model.decoder_width": 32,

@@ -2,7 +2,7 @@
 files on disk, and the importer's handling of malformed reference-format lists."""
 import json
 import pytest
-from u2pl import data as D
+from u2pl.datasets import folder_pool, make_tiny_cityscapes, make_tiny_folder
 from u2pl.cli import main
 from u2pl.splits import read_list, write_list, import_splits, sha256_file
 
@@ -24,7 +24,7 @@ def test_generate_voc_families(tmp_path, capsys):
 
 
 def test_generate_cityscapes_custom_and_validate(tmp_path, capsys):
-    lines = D.make_tiny_cityscapes(tmp_path / "city", n=9)
+    lines = make_tiny_cityscapes(tmp_path / "city", n=9)
     write_list(tmp_path / "train.txt", lines[:-1])
     assert main(["generate", "cityscapes", "--train", str(tmp_path / "train.txt"), "--sizes", "2", "4", "--out", str(tmp_path / "cs")]) == 0
     assert main(["validate", str(tmp_path / "cs"), "--data-root", str(tmp_path / "city"), "--dataset", "cityscapes"]) == 0
@@ -50,7 +50,7 @@ def test_import_malformed(tmp_path):
 
 
 def test_generate_custom_from_folder(tmp_path):
-    ids = D.make_tiny_folder(tmp_path / "leaf", n=8, n_labeled=5)
+    ids = make_tiny_folder(tmp_path / "leaf", n=8, n_labeled=5)
     assert main(["generate", "custom", "--root", str(tmp_path / "leaf"), "--sizes", "2", "--out", str(tmp_path / "sp")]) == 0
     lab, unl = read_list(tmp_path / "sp/2/labeled.txt"), read_list(tmp_path / "sp/2/unlabeled.txt")
     assert set(lab) <= set(ids[:5]) and sorted(lab + unl) == sorted(ids)
@@ -58,7 +58,7 @@ def test_generate_custom_from_folder(tmp_path):
 def test_custom_splits_default_beside_the_dataset(tmp_path, capsys):
     # without --out the splits go to <dataset root>/splits/ (not into the workbench checkout), and the command says where;
     # `val: auto` holds out a seeded tenth of the labelled images, never in a split's labelled or unlabelled list
-    ids = D.make_tiny_folder(tmp_path / "leaf", n=30, n_labeled=20)
+    ids = make_tiny_folder(tmp_path / "leaf", n=30, n_labeled=20)
     with open(tmp_path / "leaf/dataset.yaml", "a") as f: f.write("val: auto\n")
     assert main(["generate", "custom", "--root", str(tmp_path / "leaf"), "--sizes", "4"]) == 0
     assert f"wrote 1 split(s) to {(tmp_path / 'leaf/splits').resolve()}" in capsys.readouterr().out
@@ -66,4 +66,4 @@ def test_custom_splits_default_beside_the_dataset(tmp_path, capsys):
     assert len(val) == 2 and set(val) <= set(ids[:20]) and not set(val) & set(lab + unl) and len(lab) == 4
     assert sorted(val + lab + unl) == sorted(ids)
     assert "family" not in (tmp_path / "leaf/splits/4/manifest.json").read_text()
-    assert D.folder_pool(tmp_path / "leaf")["val"] == val                     # the same hold-out every time
+    assert folder_pool(tmp_path / "leaf")["val"] == val                     # the same hold-out every time

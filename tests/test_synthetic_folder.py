@@ -2,7 +2,7 @@
 dataset (`u2pl.data.synthetic_to_folder`: same pixels, ids and split lists) with the synthetic preset on
 `data.dataset: folder` trains to the same losses and weights, bit for bit, as the built-in synthetic dataset."""
 import torch
-from u2pl.config import resolve_config
+from u2pl.presets import resolve_config
 from u2pl.data import build_datasets, synthetic_to_folder
 from u2pl.trainer import Trainer
 

@@ -2,7 +2,7 @@
 custom-folder layouts: split generation on first use, loaders with a worker process, evaluation with the dataset's
 class count, and the protocol line naming the split."""
 import json, sys
-from u2pl import data as D
+from u2pl.datasets import make_tiny_cityscapes, make_tiny_folder, make_tiny_voc
 from _helpers import run
 
 SMALL = ["model.backbone=resnet18", "model.multi_grid=false", "model.aspp_dilations=[1,2,3]", "data.crop_size=33",
@@ -18,7 +18,7 @@ def train(tmp_path, preset, *sets):
     return r, rows
 
 def test_custom_binary_folder(tmp_path):
-    ids = D.make_tiny_folder(tmp_path / "leaf", n=10, n_labeled=7, size=(40, 48))
+    ids = make_tiny_folder(tmp_path / "leaf", n=10, n_labeled=7, size=(40, 48))
     (tmp_path / "leaf/val.txt").write_text("\n".join(ids[5:7]) + "\n")          # two labelled images held out for evaluation
     with open(tmp_path / "leaf/dataset.yaml", "a") as f: f.write("val: val.txt\n")
     r, rows = train(tmp_path, "custom", f"data.data_root={tmp_path / 'leaf'}", "data.split=2", f"data.splits_root={tmp_path / 'splits'}")
@@ -31,14 +31,14 @@ def test_custom_binary_folder(tmp_path):
     assert "dataset: folder" in cfg and "num_classes: 2" in cfg
 
 def test_voc_layout_suponly(tmp_path):
-    D.make_tiny_voc(tmp_path / "VOC2012", n=9, size=(30, 41))
+    make_tiny_voc(tmp_path / "VOC2012", n=9, size=(30, 41))
     r, rows = train(tmp_path, "voc_classic", f"data.data_root={tmp_path / 'VOC2012'}", "data.split=2",
                     f"data.splits_root={tmp_path / 'splits'}", "semi.method=suponly")
     assert (tmp_path / "splits/2/manifest.json").is_file()
     assert all(len(r["iou"]) == 21 for r in rows) and rows[-1]["model"] == "student"
 
 def test_cityscapes_labelids_u2pl_sliding(tmp_path):
-    D.make_tiny_cityscapes(tmp_path / "city", n=6)
+    make_tiny_cityscapes(tmp_path / "city", n=6)
     r, rows = train(tmp_path, "cityscapes", f"data.data_root={tmp_path / 'city'}", "data.split=2",
                     f"data.splits_root={tmp_path / 'splits'}", "eval.crop=33", "eval.stride=22", "train.criterion=ce",
                     "model.aux_head=false")

@@ -10,10 +10,9 @@ from typing import Any, Optional, Union
 import yaml
 
 # %% auto #0
-__all__ = ['CHOICES', 'RECIPES', 'DATASET_KEYS', 'PRESETS', 'DataConfig', 'ModelConfig', 'TrainConfig', 'SemiConfig',
-           'ContrastiveConfig', 'AELConfig', 'EvalConfig', 'RuntimeConfig', 'Config', 'from_dict', 'check_config',
-           'to_dict', 'save_yaml', 'merge', 'parse_set', 'cpu_crop', 'preset_dict', 'reference_overrides',
-           'ael_overrides', 'resolve_config', 'load_yaml', 'global_batch', 'effective_lr', 'iters_per_epoch']
+__all__ = ['CHOICES', 'DataConfig', 'ModelConfig', 'TrainConfig', 'SemiConfig', 'ContrastiveConfig', 'AELConfig', 'EvalConfig',
+           'RuntimeConfig', 'Config', 'from_dict', 'check_config', 'to_dict', 'save_yaml', 'merge', 'parse_set',
+           'global_batch', 'effective_lr', 'iters_per_epoch']
 
 # %% ../nbs/01_config.ipynb #acf5afbd
 @dataclass
@@ -345,164 +344,7 @@ def parse_set(s: str) -> tuple[str, Any]:
     k, v = s.split("=", 1)
     return k.strip(), yaml.safe_load(v) if v.strip() else None
 
-# %% ../nbs/01_config.ipynb #090a7609
-_GPU = {"model": dict(backbone="resnet101_deepstem", output_stride=8, multi_grid=True, aspp_dilations=[12, 24, 36], decoder_width=256,
-                      aux_head=False),
-        "data": dict(crop_size=513, batch_size=4, batch_size_unlabeled=4),
-        "train": dict(epochs=80, lr=0.001, head_lr_mult=10.0, weight_decay=1e-4, ref_global_batch=16, iters_per_epoch=None, criterion="ce"),
-        "semi": dict(sup_only_epoch=1, unsup_weight=1.0),
-        "contrastive": dict(low_rank=3, high_rank=20, num_queries=256, num_negatives=50, queue_capacity=30000, queue_capacity_bg=50000)}
-_CPU = {"model": dict(backbone="resnet18", output_stride=16, multi_grid=False, aspp_dilations=[1, 2, 3], decoder_width=64,
-                      aux_head=False),   # a 64-wide decoder: 2.4x cheaper steps on CPU
-        "data": dict(batch_size=8, batch_size_unlabeled=8, val_batch_size=16),
-        "train": dict(epochs=20, lr=0.01, head_lr_mult=5.0, weight_decay=1e-4, ref_global_batch=8, iters_per_epoch=60, criterion="ce"),
-        "semi": dict(sup_only_epoch=3, unsup_weight=0.5),   # from scratch: a teacher only once the student is past chance
-        "contrastive": dict(low_rank=3, high_rank=6, num_queries=64, num_negatives=32, queue_capacity=2000, queue_capacity_bg=2000),
-        "runtime": dict(log_every=10)}
-RECIPES = {"gpu": _GPU, "cpu": _CPU}
-DATASET_KEYS = ("dataset", "split", "split_family", "num_classes", "data_root", "extra", "scale_range", "num_workers")   # not the recipe's
-
-def cpu_crop(data: dict) -> int:
-    "The cpu recipe's crop: the largest 32k+1 <= min(257, smaller image side) of the dataset in `data` (a config section)."
-    side = 257
-    if data.get("dataset") == "synthetic": side = int((data.get("extra") or {}).get("size", 128))
-    elif data.get("dataset") == "folder" and data.get("data_root"):
-        from PIL import Image
-        from u2pl.data import load_dataset_yaml
-        y = load_dataset_yaml(data["data_root"]); d = Path(data["data_root"]) / y["images"]
-        first = next((f for f in sorted(d.rglob(f"*{y['image_suffix']}"))), None) if d.is_dir() else None
-        if first is not None:
-            with Image.open(first) as im: side = min(im.size)
-    return max(33, 32 * ((min(side, 257) - 1) // 32) + 1)
-
-# %% ../nbs/01_config.ipynb #97ff1044
-def _voc(family, split):
-    return {"recipe": "gpu",
-            "data": dict(dataset="pascal", split=str(split), split_family=family, num_classes=21), "eval": dict(mode="whole")}
-
-def _city(split):
-    return {"recipe": "gpu",
-            "data": dict(dataset="cityscapes", split=str(split), split_family="", num_classes=19, crop_size=769,
-                         batch_size=2, batch_size_unlabeled=2),
-            "model": dict(backbone="resnet101_deepstem", aux_head=True),
-            "train": dict(epochs=200, lr=0.01, head_lr_mult=1.0, weight_decay=5e-4, ref_global_batch=16,
-                          criterion="ohem", ohem_thresh=0.7, ohem_min_kept=100000, aux_weight=0.4),
-            "semi": dict(sup_only_epoch=0), "eval": dict(mode="sliding", crop=769, stride=513)}
-
-def _synthetic(split):
-    return {"recipe": "cpu",
-            "data": dict(dataset="synthetic", split=str(split), split_family="", num_classes=9, scale_range=[0.75, 1.5],
-                         num_workers=0, extra=dict(size=96, seed=0)),
-            "eval": dict(mode="whole")}
-
-def _toy(split):
-    "Seconds-long CPU runs on u2pl.data.ToySegmentation (tests): resnet18, 33x33, 3 classes, 8 labelled + 16 unlabelled."
-    return {"data": dict(dataset="toy", split=str(split), split_family="", num_classes=3, crop_size=33, batch_size=2,
-                         batch_size_unlabeled=2, val_batch_size=2, num_workers=0,
-                         extra=dict(n_labeled=8, n_unlabeled=16, n_val=4)),
-            "model": dict(backbone="resnet18", multi_grid=False, aspp_dilations=[1, 2, 3]),
-            "train": dict(epochs=2, lr=0.01, ref_global_batch=2),
-            "contrastive": dict(low_rank=1, high_rank=3, num_queries=8, num_negatives=4, queue_capacity=64, queue_capacity_bg=64,
-                                current_class_threshold=0.0),
-            "eval": dict(mode="whole"), "runtime": dict(log_every=2, seed=0)}
-
-def _custom(split):
-    "A folder dataset (data.data_root holds a dataset.yaml): the gpu recipe unless `recipe: cpu`; classes and ignore index from the yaml."
-    return {"recipe": "gpu", "data": dict(dataset="folder", split=str(split), split_family=""), "eval": dict(mode="whole")}
-
-PRESETS = {"voc_classic": (_voc.__get__("classic"), "1464"), "voc_blended": (_voc.__get__("blended"), "1323"),
-           "cityscapes": (_city, "744"), "synthetic": (_synthetic, "64"), "custom": (_custom, ""),
-           "toy": (_toy, "8")}
-
-def preset_dict(name: str, split: str | int | None = None, recipe: str | None = None) -> dict:
-    """The overrides dict of preset `name` (split defaults: VOC classic 1464, blended 1323, Cityscapes 744, synthetic 64)
-    with its recipe, or `recipe` instead (Cityscapes' own reference recipe stands for `gpu`)."""
-    if name not in PRESETS: raise ConfigError(f"unknown preset {name!r}; choose from {list(PRESETS)}")
-    if recipe is not None and recipe not in RECIPES: raise ConfigError(f"recipe={recipe!r}: must be one of {list(RECIPES)}")
-    fn, default = PRESETS[name]
-    d = fn(default if split is None else split)
-    r = recipe or d.get("recipe")
-    if r is not None and not (name == "cityscapes" and r == "gpu"):
-        if r == d.get("recipe"): own = {k: v for k, v in d.items() if k != "recipe"}
-        else: own = {"data": {k: v for k, v in d["data"].items() if k in DATASET_KEYS}}   # another recipe: the dataset part only
-        d = merge(RECIPES[r], own)
-    d["preset"], d["recipe"] = name, r
-    return d
-
-# %% ../nbs/01_config.ipynb #48ec835d
-def reference_overrides(dataset: str, method: str = "u2pl") -> dict:
-    d = {"data": {"label_pad": 0}, "contrastive": {"mode": "reference", "loss_weight": "1/W", "label_onehot_bug": True},
-         "semi": {"teacher_copy": "every_iter", "ema_buffers": False}, "eval": {"mode": "center_crop"}}
-    if dataset == "cityscapes": d["eval"].update(crop=769, stride=None)
-    if method == "u2pl_ael":       # the with_AEL branch: EMA from its first step (no aliasing), its own loss scaling, a random bank
-        d["contrastive"]["loss_weight"], d["semi"]["teacher_copy"], d["ael"] = 0.1, "once", {"bank_init": "random"}
-    return d
-
-def ael_overrides(dataset: str) -> dict:
-    """U2PL with AEL on `dataset`: Cityscapes takes the with_AEL branch's values (`experiments/city_744/config.yaml`);
-    VOC and the synthetic set never paste their background class; a folder dataset pastes every class."""
-    if dataset == "cityscapes":
-        return {"train": {"weight_decay": 1e-4}, "semi": {"sup_only_epoch": 0},
-                "ael": {"acp_exclude": [0, 1, 2, 8, 10], "contrastive_start_epoch": 20}}   # road sidewalk building vegetation sky
-    return {"ael": {"acp_exclude": [0] if dataset in ("pascal", "synthetic", "toy") else []}}
-
-# %% ../nbs/01_config.ipynb #a14a5230
-def resolve_config(preset: str | None = None, overrides: dict | None = None) -> Config:
-    "dataclass defaults <- preset <- reference-mode choices (if mode=reference) <- overrides; validated."
-    over = _nest(overrides or {})
-    preset = over.pop("preset", None) or preset
-    split = (over.get("data") or {}).get("split")
-    recipe = over.pop("recipe", None)
-    base = preset_dict(preset, None if split is None else str(split), recipe) if preset else (
-        merge(RECIPES[recipe], {"recipe": recipe}) if recipe in RECIPES else {"recipe": recipe} if recipe else {})
-    ds_over = (over.get("data") or {}).get("dataset")
-    if ds_over and ds_over != (base.get("data") or {}).get("dataset") and "extra" not in (over.get("data") or {}):
-        (base.get("data") or {}).pop("extra", None)        # data.extra belongs to the preset's dataset, not to another one
-    mode = over.get("mode", base.get("mode", "paper"))
-    ds = (over.get("data") or {}).get("dataset") or (base.get("data") or {}).get("dataset") or DataConfig.dataset
-    method = (over.get("semi") or {}).get("method") or (base.get("semi") or {}).get("method") or SemiConfig.method
-    if method == "u2pl_ael": base = merge(base, ael_overrides(ds))
-    if mode == "reference": base = merge(base, reference_overrides(ds, method))
-    d = merge(base, over)
-    if method == "u2pl_ael" and "contrastive_start_epoch" not in (d.get("ael") or {}):   # elsewhere: with the first U2PL step
-        d.setdefault("ael", {})["contrastive_start_epoch"] = (d.get("semi") or {}).get("sup_only_epoch", SemiConfig.sup_only_epoch)
-    if "data" in d and "split" in d["data"]: d["data"]["split"] = str(d["data"]["split"])
-    dd = d.get("data") or {}
-    if dd.get("dataset") == "folder":          # classes and ignore index from dataset.yaml unless given explicitly
-        if not dd.get("data_root"): raise ConfigError("data.dataset=folder needs data.data_root (the folder holding dataset.yaml)")
-        from u2pl.data import load_dataset_yaml
-        try: y = load_dataset_yaml(dd["data_root"])
-        except (FileNotFoundError, ValueError) as e: raise ConfigError(str(e)) from None
-        for key, val in (("num_classes", y["num_classes"]), ("ignore_index", int(y["ignore_index"]))):
-            given = (over.get("data") or {}).get(key)
-            if given is not None and int(given) != val:
-                raise ConfigError(f"data.{key}={given} but {Path(dd['data_root']) / 'dataset.yaml'} says {val}")
-            dd[key] = val
-        if not dd.get("split"): raise ConfigError("data.split: a folder dataset needs a split (a labelled count such as 100, "
-                                                  "or the name of a folder under <data_root>/splits/)")
-    if d.get("recipe") == "cpu" and "crop_size" not in (over.get("data") or {}) and "crop_size" not in (d.get("data") or {}):
-        d.setdefault("data", {})["crop_size"] = cpu_crop(d.get("data") or {})
-    return check_config(from_dict(Config, d))
-
-def load_yaml(path: str | os.PathLike, overrides: dict | None = None) -> Config:
-    "Read a (possibly partial) YAML config (optionally with `preset:`), apply `overrides`, validate."
-    path = Path(path)
-    if not path.is_file(): raise ConfigError(f"config file {path} does not exist")
-    try: d = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e: raise ConfigError(f"config file {path} is not valid YAML: {e}") from None
-    if not isinstance(d, dict): raise ConfigError(f"config file {path} must hold a mapping, got {type(d).__name__}")
-    over = overrides or {}
-    try: return resolve_config(None, merge(d, over))
-    except ConfigError as e:
-        if over:                                   # blame the overrides when the file alone does not fail this way
-            try: resolve_config(None, d); alone = None
-            except ConfigError as e2: alone = str(e2)
-            if alone != str(e):
-                named = [k for k in over if k in str(e)] or list(over)
-                raise ConfigError(f"override {', '.join(f'{k}={over[k]!r}' for k in named)} (on {path}): {e}") from None
-        raise ConfigError(f"{path}: {e}") from None
-
-# %% ../nbs/01_config.ipynb #f7305d99
+# %% ../nbs/01_config.ipynb #86cb66e2
 def global_batch(cfg: Config, world_size: int = 1) -> int:
     return cfg.data.batch_size * world_size * cfg.train.accum_steps
 
@@ -511,8 +353,9 @@ def effective_lr(cfg: Config, world_size: int = 1) -> float:
     if cfg.train.lr_scaling == "none": return cfg.train.lr
     return cfg.train.lr * global_batch(cfg, world_size) / cfg.train.ref_global_batch
 
-def iters_per_epoch(cfg: Config, n_labeled: int, n_unlabeled: int, world_size: int = 1) -> int:
-    "Optimizer steps per epoch (as the reference's loaders, pascal_voc.py:101-157): an epoch is one pass over the unlabelled set (SupOnly: the labelled set)."
-    semi = cfg.semi.method != "suponly" and n_unlabeled > 0
+def iters_per_epoch(cfg: Config, n_labeled: int, n_unlabeled: int, world_size: int = 1, semi: bool = True) -> int:
+    """Optimizer steps per epoch (as the reference's loaders, pascal_voc.py:101-157): an epoch is one pass over the
+    unlabelled set, or over the labelled set for a method that trains on labels alone (`semi=False`: SupOnly)."""
+    semi = semi and n_unlabeled > 0
     n, b = (n_unlabeled, cfg.data.batch_size_unlabeled) if semi else (n_labeled, cfg.data.batch_size)
     return epoch_steps(n, b, world_size * cfg.train.accum_steps, cfg.train.iters_per_epoch, "unlabelled" if semi else "labelled")
