@@ -41,6 +41,20 @@ def _digest(obj, prefix="") -> dict:
     else: out[prefix] = repr(obj)
     return out
 
+def _layout(d: dict) -> dict:
+    """Checkpoint paths of both layouts in one spelling: the v1 checkpoint's `memory_bank.*` and `ael.*` are the method's
+    state (`method.state.bank.*`, `method.state.*`) in v2, and one process's `ael.acm_plan` is its per-rank state
+    (`method.ranks[0].acm_plan`); the keys only one layout has (format, the method's name and import path, the
+    prediction record, and one process's per-rank copy of the banks, equal to the state's) are left out."""
+    out = {}
+    for k, v in d.items():
+        if k in ("format", "prediction", "method.name", "method.spec") or (k in ("memory_bank", "ael") and v == "None"): continue
+        if k.startswith(("method.ranks[0].confidence", "method.ranks[0].presence")) and d.get("method.state" + k[15:]) == v: continue
+        for old, new in (("memory_bank.", "method.state.bank."), ("ael.acm_plan", "method.ranks[0].acm_plan"), ("ael.", "method.state.")):
+            if k.startswith(old): k = new + k[len(old):]
+        out[k] = v
+    return out
+
 def run_one(name: str, args: list, tmp: Path) -> dict:
     d = tmp / name
     r = subprocess.run([sys.executable, "-m", "u2pl.train", *args, *COMMON, "--run-dir", str(d)], capture_output=True, text=True)
@@ -50,7 +64,7 @@ def run_one(name: str, args: list, tmp: Path) -> dict:
     steps = [{k: v for k, v in row.items() if k not in skip} for row in rows]
     ck = torch.load(d / "ckpt/latest.pt", map_location="cpu", weights_only=True)
     evals = [json.loads(l)["miou"] for l in (d / "eval.jsonl").read_text().splitlines()] if (d / "eval.jsonl").exists() else []
-    return {"steps": steps, "tensors": _digest(ck), "eval": evals}
+    return {"steps": steps, "tensors": _layout(_digest(ck)), "eval": evals}
 
 def _first_diff(a, b, path=""):
     if isinstance(a, dict) and isinstance(b, dict):
@@ -84,6 +98,7 @@ def main(argv=None):
     want, bad = json.loads(Path(a.file).read_text()), 0
     for n in names:
         if n not in want: print(f"{n:32s} not in {a.file}"); bad += 1; continue
+        want[n]["tensors"] = _layout(want[n]["tensors"])
         d = _first_diff(want[n], got[n])
         print(f"{n:32s} {'identical' if d is None else 'DIFFERS ' + d}"); bad += d is not None
     return 1 if bad else 0

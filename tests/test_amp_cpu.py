@@ -15,7 +15,7 @@ def test_bf16_u2pl_step_on_cpu(tmp_path):
     assert all(r["loss_c"] > 0 for r in semi)                         # the contrastive term really ran
     ck = load(tmp_path / "run/ckpt/latest.pt")
     assert ck["config"]["runtime"]["amp"] == "bf16"
-    bank = ck["memory_bank"]
+    bank = ck["method"]["state"]["bank"]
     assert bank["buffer"].dtype == torch.float32 and int(bank["size"].sum()) > 0   # keys enqueued under autocast, stored fp32
     for sd in (ck["model"], ck["teacher"]["model"]):
         assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in sd.values() if v.is_floating_point())
@@ -29,7 +29,7 @@ def test_fp16_grad_scaler_path_on_cpu(tmp_path):
     assert rows[0]["amp_scale"] == 2.0 ** 15                                  # overflow on step 1 -> skipped, scale halved
     ck = load(tmp_path / "run/ckpt/latest.pt")
     assert ck["config"]["runtime"]["amp"] == "fp16" and ck["scaler"]["scale"] == rows[-1]["amp_scale"]
-    assert ck["memory_bank"]["buffer"].dtype == torch.float32
+    assert ck["method"]["state"]["bank"]["buffer"].dtype == torch.float32
     for sd in (ck["model"], ck["teacher"]["model"]):
         assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in sd.values() if v.is_floating_point())
 

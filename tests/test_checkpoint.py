@@ -57,3 +57,29 @@ def test_resume_into_a_different_model_names_the_option(one_epoch, tmp_path):
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
     assert "model.decoder_width: checkpoint 256 vs run 32" in r.stderr and "size mismatch" in r.stderr, r.stderr[-2000:]
     assert "runtime.resume=none" in r.stderr and (d / "ckpt/latest.pt").read_bytes() == before
+
+def _as_v1(ck: dict) -> dict:
+    "A checkpoint written back in the layout of the code before the method interface (u2pl-checkpoint-v1)."
+    v1 = {k: v for k, v in ck.items() if k not in ("method", "prediction")}
+    state = dict(ck["method"]["state"])
+    v1["format"], v1["memory_bank"], v1["ael"] = "u2pl-checkpoint-v1", state.pop("bank", None), state or None
+    v1["config"] = {**ck["config"], "contrastive": {**ck["config"]["contrastive"], "low_entropy_threshold": 20.0}}
+    return v1
+
+@pytest.mark.parametrize("method", ["u2pl", "u2pl_ael"])
+def test_a_checkpoint_of_the_older_layout_resumes_exactly(tmp_path, method):
+    import torch
+    sets = ("runtime.deterministic=true", f"semi.method={method}", "ael.contrastive_start_epoch=1")
+    run(train_cmd(tmp_path / "a", "train.epochs=2", "train.max_iters=10", *sets))          # stops mid-epoch 1 (the semi phase)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    torch.save(_as_v1(load(tmp_path / "a/ckpt/latest.pt")), tmp_path / "b/ckpt/latest.pt")
+    for d in ("a", "b"): run(train_cmd(tmp_path / d, "train.epochs=2", *sets))             # both resume and finish
+    log = (tmp_path / "b/train.log").read_text()
+    assert "checkpoint migrated from u2pl-checkpoint-v1" in log and "contrastive.low_entropy_threshold=20.0 dropped" in log
+    a, b = load(tmp_path / "a/ckpt/latest.pt"), load(tmp_path / "b/ckpt/latest.pt")
+    assert a["global_iter"] == b["global_iter"] == 16 and b["format"] == "u2pl-checkpoint-v2"
+    for k, v in a["model"].items(): assert torch.equal(v, b["model"][k]), k
+    for k, v in a["teacher"]["model"].items(): assert torch.equal(v, b["teacher"]["model"][k]), k
+    sa, sb = a["method"]["state"], b["method"]["state"]
+    assert sa.keys() == sb.keys() and torch.equal(sa["bank"]["buffer"], sb["bank"]["buffer"])
+    if method == "u2pl_ael": assert torch.equal(sa["confidence"]["conf"], sb["confidence"]["conf"]) and sa["acm_plan"] == sb["acm_plan"]

@@ -7,9 +7,7 @@ from u2pl import config as C
 
 ROOT = Path(__file__).resolve().parents[1]
 # keys that take effect inside u2pl.config itself (the trainer calls the functions named)
-IN_CONFIG = {"train.lr_scaling": "effective_lr", "train.ref_global_batch": "effective_lr",
-             "contrastive.low_entropy_threshold": "check_config: must equal 100 - semi.drop_percent (the one alpha_0)",
-             "recipe": "resolve_config / preset_dict: applies RECIPES"}
+IN_CONFIG = {"train.lr_scaling": "effective_lr", "train.ref_global_batch": "effective_lr"}
 
 def leaves(cls, prefix=""):
     for f in dataclasses.fields(cls):

@@ -32,7 +32,7 @@ def test_one_step_of_every_preset(tmp_path, preset, method, mode):
     assert all(math.isfinite(float(v)) for v in terms.values()), terms
     assert ("loss_u" in terms) == (method != "suponly") and ("loss_cons_u" in terms) == (method == "u2pl_ael") and float(terms["loss_sup"]) > 0
     assert any(not torch.equal(a, b) for a, b in zip(before, tr.model.parameters()))      # the optimizer stepped
-    if preset == "cityscapes": assert tr.loss_sup.criterion == "ohem" and cfg.model.aux_head
+    if preset == "cityscapes": assert tr.method.sup.criterion == "ohem" and cfg.model.aux_head
     if preset == "cityscapes" and method == "u2pl_ael":                  # the with_AEL branch's values
         assert cfg.ael.acp_exclude == [0, 1, 2, 8, 10] and cfg.train.weight_decay == 1e-4 and cfg.ael.contrastive_start_epoch == 20
 

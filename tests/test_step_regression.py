@@ -96,11 +96,11 @@ def _check(name, tmp_path):
     for part, sd in (("model", ck["model"]), ("teacher", teacher)):
         if rec[part] is None: assert sd is None, part; continue
         assert all(_close(a, b, 1e-4) for a, b in zip(_stats(sd), rec[part])), (part, _stats(sd), rec[part])
-    bank = ck.get("memory_bank")
+    bank = ck["method"]["state"].get("bank")
     if rec["bank"] is None: assert bank is None
     else: assert _close(float(bank["buffer"].double().abs().sum()), rec["bank"], 5e-3)
     if "ael_conf" in rec:
-        got_conf = ck["ael"]["confidence"]["conf"].tolist()
+        got_conf = ck["method"]["state"]["confidence"]["conf"].tolist()
         assert all(_close(a, b, 5e-3) for a, b in zip(got_conf, rec["ael_conf"])), (got_conf, rec["ael_conf"])
 
 def test_synthetic_run_matches_recorded(tmp_path): _check("synthetic", tmp_path)

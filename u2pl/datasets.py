@@ -22,10 +22,10 @@ from .transforms import to_tensor_pair
 # %% auto #0
 __all__ = ['VOC_INFO', 'CITYSCAPES_INFO', 'CITYSCAPES_ID_TO_TRAINID', 'SYNTHETIC_FAMILIES', 'SYNTHETIC_ARC_FAMILY',
            'SYNTHETIC_KINDS', 'SYNTHETIC_CONTRAST', 'SYNTHETIC_CLASS_P', 'SYNTHETIC_INFO', 'FOLDER_KEYS', 'DatasetInfo',
-           'default_palette', 'cityscapes_lut', 'read_image', 'read_label', 'check_label', 'synthetic_sample',
-           'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset', 'cityscapes_pool', 'load_dataset_yaml',
-           'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset', 'make_tiny_voc', 'make_tiny_cityscapes',
-           'make_tiny_folder', 'ToySegmentation', 'toy_datasets']
+           'default_palette', 'voc_palette', 'colorize', 'cityscapes_lut', 'read_image', 'read_label', 'check_label',
+           'synthetic_sample', 'SegDataset', 'VOCDataset', 'voc_pools', 'CityscapesDataset', 'cityscapes_pool',
+           'load_dataset_yaml', 'FolderDataset', 'folder_pool', 'SyntheticDataset', 'build_dataset', 'make_tiny_voc',
+           'make_tiny_cityscapes', 'make_tiny_folder', 'ToySegmentation', 'toy_datasets']
 
 # %% ../nbs/04_datasets.ipynb #5aaf6bc4
 @dataclass
@@ -57,6 +57,24 @@ def default_palette(n: int) -> list[tuple[int, int, int]]:
             r |= ((c >> 0) & 1) << (7 - j); g |= ((c >> 1) & 1) << (7 - j); b |= ((c >> 2) & 1) << (7 - j); c >>= 3
         out.append((r, g, b))
     return out
+
+# %% ../nbs/04_datasets.ipynb #60be04f3
+def voc_palette(n: int = 256, ignore_color=(255, 255, 255)) -> np.ndarray:
+    "[n,3] uint8 PASCAL VOC colour map (`default_palette`, class id bits spread over R,G,B); entry 255 -> `ignore_color`."
+    pal = np.array(default_palette(n), np.uint8).reshape(n, 3)
+    if n > 255 and ignore_color is not None: pal[255] = ignore_color
+    return pal
+
+def colorize(label, palette=None, show=None, ignore_rgb=(255, 255, 255)) -> np.ndarray:
+    """uint8 [H,W,3] colours of a label map [H,W]: class c in `palette[c]` (default: the VOC colour map of classes 0..254);
+    values outside the palette (the ignore index) and classes not in `show` in `ignore_rgb`."""
+    lab = label.detach().cpu().numpy() if torch.is_tensor(label) else np.asarray(label)
+    if lab.ndim != 2: raise ValueError(f"colorize: a label map must be [H,W], got shape {lab.shape}")
+    pal = voc_palette(255) if palette is None else np.asarray(palette, np.uint8).reshape(-1, 3)
+    pal = np.concatenate([pal, np.asarray(ignore_rgb, np.uint8)[None]])
+    idx = np.where((lab >= 0) & (lab < len(pal) - 1), lab, len(pal) - 1)
+    if show is not None: idx = np.where(np.isin(idx, list(show)), idx, len(pal) - 1)
+    return pal[idx]
 
 # %% ../nbs/04_datasets.ipynb #53af02bc
 VOC_INFO = DatasetInfo("pascal", 21, 255, ["background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",

@@ -10,7 +10,8 @@ from typing import NamedTuple, Sequence
 import torch
 
 # %% auto #0
-__all__ = ['entropy', 'entropy_from_logits', 'percentile', 'alpha_t', 'Partition', 'partition', 'class_rank_masks', 'class_ranks']
+__all__ = ['entropy', 'entropy_from_logits', 'percentile', 'alpha_t', 'alpha_schedule', 'Partition', 'partition',
+           'class_rank_masks', 'class_ranks']
 
 # %% ../nbs/07_entropy.ipynb #c80af8e5
 def entropy(prob: torch.Tensor, dim: int = 1, eps: float = 1e-10) -> torch.Tensor:
@@ -92,13 +93,18 @@ def percentile(x: torch.Tensor, q) -> torch.Tensor:
         return _lerp_weak(st[i], st[j], t)
     return torch.stack([_lerp_strong(st[i], st[j], t) for i, j, t in plans]).reshape(shape)
 
-# %% ../nbs/07_entropy.ipynb #63858c9a
+# %% ../nbs/07_entropy.ipynb #d7321a2c
 def alpha_t(epoch: float, epochs: float, alpha0: float = 20.0) -> float:
     "Percentage of pixels called (un)reliable at `epoch`: `alpha0 * (1 - epoch/epochs)`."
     if not epochs > 0: raise ValueError(f"alpha_t: epochs must be > 0, got {epochs!r}")
     if not 0 <= epoch <= epochs: raise ValueError(f"alpha_t: epoch={epoch!r} is outside [0, epochs={epochs!r}]")
     if not 0 <= alpha0 <= 100: raise ValueError(f"alpha_t: alpha0={alpha0!r} is outside [0, 100]")
     return alpha0 * (1 - epoch / epochs)
+
+def alpha_schedule(cfg, epoch: float) -> float:
+    "`alpha_t` of a run's config at `epoch` (from alpha_0 = 100 - semi.drop_percent down to 0 at train.epochs; later epochs: 0)."
+    E = cfg.train.epochs
+    return alpha_t(min(max(epoch, 0), E), E, 100.0 - cfg.semi.drop_percent)
 
 # %% ../nbs/07_entropy.ipynb #e114de0e
 class Partition(NamedTuple):

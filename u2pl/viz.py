@@ -14,8 +14,7 @@ from .launch import read_jsonl
 
 # %% auto #0
 __all__ = ['LOSS', 'MONITOR', 'PL_QUALITY', 'plot_training', 'run_class_names', 'plot_miou', 'plot_class_iou',
-           'plot_class_pseudo_labels', 'plot_confidence_bank', 'colorize_labels', 'prediction_panel',
-           'run_prediction_panel']
+           'plot_class_pseudo_labels', 'plot_confidence_bank', 'prediction_panel', 'run_prediction_panel']
 
 # %% ../nbs/30_viz.ipynb #b79c8d83
 def _series(rows: list[dict], key: str, x: str = "iter"):
@@ -146,17 +145,10 @@ def plot_confidence_bank(run_dir, class_names=None, figsize=(12, 3.2)):
     a2.set_ylabel("share of steps"); a2.set_title("classes pasted by ACP", fontsize=9)
     fig.tight_layout(); return fig
 
-# %% ../nbs/30_viz.ipynb #8d109beb
-from .evaluate import colorize
-
-def colorize_labels(label, palette=None) -> np.ndarray:
-    "An [H, W] label map as an [H, W, 3] uint8 RGB array (ignored pixels white), via `u2pl.evaluate.colorize`."
-    lab = label.detach().cpu().numpy() if torch.is_tensor(label) else np.asarray(label)
-    return np.asarray(colorize(np.clip(lab, 0, 255).astype(np.uint8), palette).convert("RGB"))
-
-# %% ../nbs/30_viz.ipynb #6b650ff8
+# %% ../nbs/30_viz.ipynb #054a6c1d
 from .transforms import denormalize, model_input     # normalised [3,H,W] -> uint8 [H,W,3] for display; uint8 pixels -> normalised
-from .evaluate import voc_palette
+from .datasets import voc_palette, colorize
+from .entropy import alpha_schedule
 from matplotlib.patches import Patch
 
 @torch.no_grad()
@@ -179,10 +171,10 @@ def prediction_panel(model, images, labels=None, alpha: float = 20.0, palette=No
         part = partition(ent[None], torch.ones_like(ent[None], dtype=torch.bool), alpha)
         rel = np.zeros((*ent.shape, 3), np.uint8)
         rel[part.reliable[0].cpu().numpy()] = (40, 180, 60); rel[part.unreliable[0].cpu().numpy()] = (220, 40, 40)
-        panels = [denormalize(img)] + ([colorize_labels(labels[i], palette)] if labels is not None else [])
+        panels = [denormalize(img)] + ([colorize(labels[i], palette)] if labels is not None else [])
         pred = prob[0].argmax(0)
         seen |= set(pred.unique().tolist()) | (set(torch.as_tensor(labels[i]).unique().tolist()) if labels is not None else set())
-        panels += [colorize_labels(pred, palette), ent.cpu().numpy(), rel]
+        panels += [colorize(pred, palette), ent.cpu().numpy(), rel]
         for j, (ax, im) in enumerate(zip(axs[i], panels)):
             h = ax.imshow(im, cmap="magma" if im.ndim == 2 else None, vmin=0 if im.ndim == 2 else None,
                           vmax=math.log(prob.shape[1]) if im.ndim == 2 else None); ax.set_xticks([]); ax.set_yticks([])
@@ -208,5 +200,5 @@ def run_prediction_panel(run_dir, n: int = 4, which: str = "teacher", alpha: flo
     if alpha is None:
         ev = [r for r in read_jsonl(Path(run_dir)/"eval.jsonl") if "epoch" in r]
         e = ev[-1]["epoch"] if ev else 0
-        alpha = max((100 - cfg.semi.drop_percent) * (1 - e / cfg.train.epochs), 1.0)      # alpha_t of the run's schedule
+        alpha = alpha_schedule(cfg, max(e - 1, 0))                # the schedule's alpha_t in the last epoch trained
     return prediction_panel(model, [x for x, _ in items], [y for _, y in items], alpha=alpha, class_names=run_class_names(run_dir))
