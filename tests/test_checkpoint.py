@@ -61,7 +61,7 @@ def test_resume_into_a_different_model_names_the_option(one_epoch, tmp_path):
 def _as_v1(ck: dict) -> dict:
     "A checkpoint written back in the layout of the code before the method interface (u2pl-checkpoint-v1)."
     v1 = {k: v for k, v in ck.items() if k not in ("method", "prediction")}
-    state = dict(ck["method"]["state"])
+    state = {**ck["method"]["state"], **ck["method"]["ranks"][0]}     # v1 kept the one process's AEL plan with the banks
     v1["format"], v1["memory_bank"], v1["ael"] = "u2pl-checkpoint-v1", state.pop("bank", None), state or None
     v1["config"] = {**ck["config"], "contrastive": {**ck["config"]["contrastive"], "low_entropy_threshold": 20.0}}
     return v1
@@ -82,4 +82,4 @@ def test_a_checkpoint_of_the_older_layout_resumes_exactly(tmp_path, method):
     for k, v in a["teacher"]["model"].items(): assert torch.equal(v, b["teacher"]["model"][k]), k
     sa, sb = a["method"]["state"], b["method"]["state"]
     assert sa.keys() == sb.keys() and torch.equal(sa["bank"]["buffer"], sb["bank"]["buffer"])
-    if method == "u2pl_ael": assert torch.equal(sa["confidence"]["conf"], sb["confidence"]["conf"]) and sa["acm_plan"] == sb["acm_plan"]
+    if method == "u2pl_ael": assert torch.equal(sa["confidence"]["conf"], sb["confidence"]["conf"]) and a["method"]["ranks"] == b["method"]["ranks"]

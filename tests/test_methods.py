@@ -1,4 +1,4 @@
-"""The conformance test: every registered method (`u2pl.method.BUILTIN`) on the toy preset, through the same checks.
+"""The conformance test: every registered method (`u2pl.method.BUILTIN`, and FixMatch's same-network form) on the toy preset, through the same checks.
 
 - a run trains and logs its method's numbers, and its checkpoint records the method and the network that predicts;
 - `kill -9` after the first (mid-epoch) checkpoint, then resume: exactly the weights, optimizer and method state of an
@@ -19,12 +19,15 @@ import torch
 from u2pl.method import BUILTIN
 from _helpers import train_cmd, run, load, env, ROOT
 
-# the method-specific settings that make the toy run exercise everything (AEL: its contrastive term in the first semi epoch)
-EXTRA = {"u2pl_ael": ["ael.contrastive_start_epoch=1"]}
+# every built-in method, with the settings that make the toy run exercise everything (AEL: its contrastive term in the first
+# semi-supervised epoch), and the variants a method's settings select (FixMatch's same-network form: no EMA teacher)
+CASES = {m: (m, []) for m in BUILTIN}
+CASES["u2pl_ael"] = ("u2pl_ael", ["ael.contrastive_start_epoch=1"])
+CASES["fixmatch_student"] = ("fixmatch", ["fixmatch.teacher=student"])
 RESUME = ["train.epochs=3", "train.iters_per_epoch=8", "runtime.ckpt_every_iters=3", "runtime.deterministic=true"]
 DDP = ["model.bn_mode=frozen", "train.epochs=2", "train.iters_per_epoch=4", "semi.sup_only_epoch=1", "eval.models=[teacher, student]"]
 
-def _sets(method, base): return [*base, f"semi.method={method}", *EXTRA.get(method, [])]
+def _sets(case, base): return [*base, f"semi.method={CASES[case][0]}", *CASES[case][1]]
 
 def _walk(a, b, path, check):
     "Apply `check(x, y, path)` to every pair of tensors in two nested states; the structure and other values must be equal."
@@ -43,12 +46,12 @@ def _close(x, y, path):
     if x.is_floating_point(): torch.testing.assert_close(x, y, rtol=1e-4, atol=1e-5, msg=path)
     else: assert torch.equal(x, y), path
 
-@pytest.mark.parametrize("method", list(BUILTIN))
+@pytest.mark.parametrize("method", list(CASES))
 def test_kill9_then_resume_matches_uninterrupted(tmp_path, method):
     sets = _sets(method, RESUME)
     run(train_cmd(tmp_path / "full", *sets))
     full = load(tmp_path / "full/ckpt/latest.pt")
-    assert full["global_iter"] == 24 and full["method"]["name"] == method and full["format"] == "u2pl-checkpoint-v2"
+    assert full["global_iter"] == 24 and full["method"]["name"] == CASES[method][0] and full["format"] == "u2pl-checkpoint-v2"
     assert full["prediction"] == ("student" if full["teacher"] is None else "teacher")
 
     d = tmp_path / "killed"
@@ -71,7 +74,7 @@ def test_kill9_then_resume_matches_uninterrupted(tmp_path, method):
     iters = [json.loads(l)["iter"] for l in (d / "metrics.jsonl").read_text().splitlines()]
     assert iters == sorted(set(iters)) and iters[-1] == 24        # the logs read as one run: no step logged twice
 
-@pytest.mark.parametrize("method", list(BUILTIN))
+@pytest.mark.parametrize("method", list(CASES))
 def test_two_ranks_equal_one_process_with_accumulation(tmp_path, method):
     sets = _sets(method, DDP)
     run(train_cmd(tmp_path / "ddp", *sets, nproc=2))
@@ -90,7 +93,7 @@ def test_two_ranks_equal_one_process_with_accumulation(tmp_path, method):
     sa, sb = a["optimizer"]["state"], b["optimizer"]["state"]
     for i in sa: torch.testing.assert_close(sa[i]["momentum_buffer"], sb[i]["momentum_buffer"], rtol=1e-3, atol=1e-5)
 
-@pytest.mark.parametrize("method,mode", [(m, "paper") for m in BUILTIN] + [("u2pl_ael", "reference")])
+@pytest.mark.parametrize("method,mode", [(m, "paper") for m in CASES] + [("u2pl_ael", "reference")])
 def test_two_ranks_stop_and_resume_match_uninterrupted(tmp_path, method, mode):
     # each rank gets its own per-rank method state back (AEL: its partner plan; in reference mode its unsynchronised banks)
     sets = [*_sets(method, DDP), f"mode={mode}", "runtime.deterministic=true"]
@@ -103,13 +106,13 @@ def test_two_ranks_stop_and_resume_match_uninterrupted(tmp_path, method, mode):
     assert b["global_iter"] == 8 and "resumed from" in (tmp_path / "cut/train.log").read_text()
     for part in ("model", "teacher", "optimizer", "method"): _walk(a[part], b[part], part, _exact)
 
-@pytest.mark.parametrize("method", list(BUILTIN))
+@pytest.mark.parametrize("method", list(CASES))
 def test_checkpoint_round_trip_predict_and_explore(tmp_path, method):
     from u2pl.trainer import Trainer, toy_config
     from u2pl.checkpoint import read_checkpoint, load_states
     from u2pl.config import to_dict
     from u2pl.explore import explore_split
-    over = {"semi.method": method, "train.max_iters": 10, **dict(s.split("=") for s in EXTRA.get(method, []))}
+    over = {"semi.method": CASES[method][0], "train.max_iters": 10, **dict(s.split("=") for s in CASES[method][1])}
     over = {k: (int(v) if isinstance(v, str) and v.isdigit() else v) for k, v in over.items()}
     torch.set_num_threads(1)
     tr = Trainer(toy_config(tmp_path / "run", **over), quiet=True); tr.fit()

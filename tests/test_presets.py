@@ -9,6 +9,7 @@ import torch
 from u2pl.presets import resolve_config
 from u2pl.datasets import toy_datasets, make_tiny_folder
 from u2pl.trainer import Trainer
+from u2pl.method import BUILTIN
 
 SHRINK = {"model.backbone": "resnet18", "model.multi_grid": False, "model.aspp_dilations": [1, 2, 3], "model.decoder_width": 32,
           "data.crop_size": 33, "data.batch_size": 2, "data.batch_size_unlabeled": 2, "data.num_workers": 0,
@@ -17,7 +18,7 @@ SHRINK = {"model.backbone": "resnet18", "model.multi_grid": False, "model.aspp_d
           "contrastive.num_negatives": 4, "contrastive.dim": 16, "runtime.device": "cpu", "runtime.num_threads": 1}
 
 @pytest.mark.parametrize("mode", ["paper", "reference"])
-@pytest.mark.parametrize("method", ["u2pl", "suponly", "u2pl_ael"])
+@pytest.mark.parametrize("method", list(BUILTIN))
 @pytest.mark.parametrize("preset", ["voc_classic", "voc_blended", "cityscapes", "synthetic", "custom"])
 def test_one_step_of_every_preset(tmp_path, preset, method, mode):
     over = {**SHRINK, "semi.method": method, "mode": mode, "runtime.run_dir": str(tmp_path / "run")}

@@ -11,10 +11,10 @@ import yaml
 
 # %% auto #0
 __all__ = ['CHOICES', 'RENAMED', 'DataConfig', 'ModelConfig', 'TrainConfig', 'SemiConfig', 'ContrastiveConfig', 'AELConfig',
-           'EvalConfig', 'RuntimeConfig', 'Config', 'from_dict', 'check_config', 'migrate_config', 'to_dict',
-           'save_yaml', 'merge', 'parse_set', 'global_batch', 'effective_lr', 'iters_per_epoch']
+           'FixMatchConfig', 'EvalConfig', 'RuntimeConfig', 'Config', 'from_dict', 'check_config', 'migrate_config',
+           'to_dict', 'save_yaml', 'merge', 'parse_set', 'global_batch', 'effective_lr', 'iters_per_epoch']
 
-# %% ../nbs/01_config.ipynb #cad6917d
+# %% ../nbs/01_config.ipynb #46f69238
 @dataclass
 class DataConfig:
     dataset: str = "pascal"                    # pascal | cityscapes | synthetic | folder (data_root/dataset.yaml) | toy (tests)
@@ -73,7 +73,7 @@ class TrainConfig:
 
 @dataclass
 class SemiConfig:
-    method: str = "u2pl"                       # u2pl | suponly | u2pl_ael | package.module:Class (u2pl.method)
+    method: str = "u2pl"                       # u2pl | suponly | u2pl_ael | fixmatch | package.module:Class (u2pl.method)
     args: dict = field(default_factory=dict)   # the settings of a method from outside the package (its `Settings` dataclass)
     sup_only_epoch: int = 1
     ema_decay: float = 0.99
@@ -120,6 +120,11 @@ class AELConfig:                               # semi.method: u2pl_ael only (u2p
     contrastive_start_epoch: int = 20          # the U2PL contrastive term from this epoch on
 
 @dataclass
+class FixMatchConfig:                          # semi.method: fixmatch only (u2pl.fixmatch)
+    threshold: float = 0.95                    # tau: a pseudo-label is kept where the teacher's confidence is >= tau
+    teacher: str = "ema"                       # ema (the EMA teacher labels, as U2PL) | student (the network being trained labels itself)
+
+@dataclass
 class EvalConfig:
     mode: str = "whole"                        # whole | center_crop | sliding
     crop: Optional[int] = None                 # None -> data.crop_size
@@ -156,10 +161,11 @@ class Config:
     semi: SemiConfig = field(default_factory=SemiConfig)
     contrastive: ContrastiveConfig = field(default_factory=ContrastiveConfig)
     ael: AELConfig = field(default_factory=AELConfig)
+    fixmatch: FixMatchConfig = field(default_factory=FixMatchConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
-# %% ../nbs/01_config.ipynb #64854d47
+# %% ../nbs/01_config.ipynb #7252ebae
 CHOICES = {
     "mode": ("paper", "reference"),
     "recipe": (None, "cpu", "gpu"),
@@ -169,6 +175,7 @@ CHOICES = {
     "train.lr_scaling": ("linear", "none"),
     "train.criterion": ("ce", "ohem"),
     "ael.bank_init": ("first", "random"),
+    "fixmatch.teacher": ("ema", "student"),
     "semi.teacher_copy": ("once", "every_iter"),
     "semi.strong_aug": ("cutmix", "cutout", "classmix", "none"),
     "contrastive.mode": ("paper", "reference"),
