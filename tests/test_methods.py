@@ -131,4 +131,4 @@ def test_checkpoint_round_trip_predict_and_explore(tmp_path, method):
     assert r.returncode == 0 and (tmp_path / "out/a.png").is_file(), r.stderr
     assert f"using its {ck['prediction']}" in r.stdout, r.stdout
     out = explore_split(tmp_path / "run", "val", n=2, progress=False)
-    assert len(out) == 2 and out.pseudo[0].shape == (33, 33) and ("[teacher]" in out.source) == (ck["prediction"] == "teacher")
+    assert len(out) == 2 and out.pseudo(0).shape == (33, 33) and ("[teacher]" in out.source) == (ck["prediction"] == "teacher")

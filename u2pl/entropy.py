@@ -11,7 +11,7 @@ import torch
 
 # %% auto #0
 __all__ = ['entropy', 'entropy_from_logits', 'percentile', 'alpha_t', 'alpha_schedule', 'Partition', 'partition',
-           'class_rank_masks', 'class_ranks']
+           'partition_thresholds', 'partition_thresholds_many', 'class_rank_masks', 'class_ranks']
 
 # %% ../nbs/07_entropy.ipynb #c80af8e5
 def entropy(prob: torch.Tensor, dim: int = 1, eps: float = 1e-10) -> torch.Tensor:
@@ -106,7 +106,7 @@ def alpha_schedule(cfg, epoch: float) -> float:
     E = cfg.train.epochs
     return alpha_t(min(max(epoch, 0), E), E, 100.0 - cfg.semi.drop_percent)
 
-# %% ../nbs/07_entropy.ipynb #e114de0e
+# %% ../nbs/07_entropy.ipynb #6c0b8f41
 class Partition(NamedTuple):
     reliable: torch.Tensor     # [B,H,W] bool: ent <= low_thr & valid
     unreliable: torch.Tensor   # [B,H,W] bool: ent >= high_thr & valid
@@ -131,10 +131,28 @@ def partition(ent: torch.Tensor, valid: torch.Tensor | None = None, alpha: float
     if n == 0:
         empty, nan = torch.zeros_like(valid), torch.full((), float('nan'), dtype=ent.dtype, device=ent.device)
         return Partition(empty, empty.clone(), nan, nan.clone())
-    (il, jl, tl), (ih, jh, th) = _plan(n, float(alpha)), _plan(n, float(100 - alpha))
-    st = _order_stats(v, [il, jl, ih, jh]) if sorted_valid is None else {i: v[i] for i in (il, jl, ih, jh)}
-    low, high = _lerp_weak(st[il], st[jl], tl), _lerp_weak(st[ih], st[jh], th)
+    low, high = partition_thresholds(n, alpha, lambda idx: _order_stats(v, idx) if sorted_valid is None else {i: v[i] for i in idx})
     return Partition(ent.le(low) & valid, ent.ge(high) & valid, low, high)
+
+def partition_thresholds(n: int, alpha: float, stats) -> tuple:
+    """(low, high): `partition`'s thresholds at `alpha` % over a population of `n` values, given `stats(indices)` ->
+    {0-based order statistic: its value as a 0-d tensor}. `partition` reads the statistics from memory; the explorer
+    reads them from its disk cache, and gets the same thresholds to the bit."""
+    (il, jl, tl), (ih, jh, th) = _plan(n, float(alpha)), _plan(n, float(100 - alpha))
+    st = stats([il, jl, ih, jh])
+    return _lerp_weak(st[il], st[jl], tl), _lerp_weak(st[ih], st[jh], th)
+
+def partition_thresholds_many(sorted_values: torch.Tensor, alphas) -> tuple:
+    """(low [G], high [G]): `partition_thresholds` at every alpha of `alphas` over the population `sorted_values`
+    (1-d, ascending), in one vectorised pass with the same arithmetic (the weights rounded to the data's dtype, as a
+    python-float weight is), so equal to the bit."""
+    n, v = sorted_values.numel(), sorted_values.reshape(-1)
+    plans = [_plan(n, float(q)) for a in alphas for q in (a, 100 - a)]
+    i, j = (torch.tensor([p[k] for p in plans], device=v.device) for k in (0, 1))
+    t = torch.tensor([p[2] for p in plans], dtype=torch.float64, device=v.device)
+    a, b = v[i], v[j]; d = b - a
+    out = torch.where(t >= 0.5, b - d * (1 - t).to(v.dtype), a + d * t.to(v.dtype)).view(-1, 2)
+    return out[:, 0], out[:, 1]
 
 # %% ../nbs/07_entropy.ipynb #9b56241b
 def _rank_keys(prob: torch.Tensor) -> torch.Tensor:

@@ -145,60 +145,68 @@ def plot_confidence_bank(run_dir, class_names=None, figsize=(12, 3.2)):
     a2.set_ylabel("share of steps"); a2.set_title("classes pasted by ACP", fontsize=9)
     fig.tight_layout(); return fig
 
-# %% ../nbs/31_viz.ipynb #054a6c1d
+# %% ../nbs/31_viz.ipynb #3699b3b9
 from .transforms import denormalize, model_input     # normalised [3,H,W] -> uint8 [H,W,3] for display; uint8 pixels -> normalised
 from .datasets import voc_palette, colorize
-from .entropy import alpha_schedule
 from matplotlib.patches import Patch
 
 @torch.no_grad()
-def prediction_panel(model, images, labels=None, alpha: float = 20.0, palette=None, figsize_per=2.2, class_names=None):
-    """For each image (a [B,3,H,W] batch or a list of [3,H,W] images of any sizes): the image, its label,
-    the prediction, the entropy map (with a colour bar, 0 .. log C nats) and the reliable (green) / unreliable (red)
-    partition at `alpha` % (the lowest / highest `alpha` % entropy, as the U2PL teacher splits its pseudo-labels), with a
-    legend of the classes shown."""
-    from u2pl.entropy import entropy, partition
+def prediction_panel(model, images, cfg, labels=None, method=None, value: float | None = None, palette=None, figsize_per=2.2,
+                     class_names=None):
+    """For each image (a [B,3,H,W] batch or a list of [3,H,W] images of any sizes): the image, its label, the
+    prediction, the rule's score (entropy with a colour bar 0 .. log C nats, or the confidence) and the method's rule
+    at `value` (default: its first value) as the method's inspection computes it (`Method.inspect`: U2PL's reliable /
+    unreliable pixels, FixMatch's kept / dropped), with a legend of the classes shown."""
+    from u2pl.method import Method
+    M = method or Method
+    rule, value = M.rule, (M.rule_value(cfg, 0) if value is None else value)
+    ent_rule = rule.score == "entropy"
     model.eval()
     dev = next(model.parameters()).device
     images = list(images); labels = None if labels is None else list(labels)
-    cols = ["image"] + (["label"] if labels is not None else []) + ["prediction", "entropy (nats)", f"reliable / unreliable ({alpha:g}%)"]
+    at = f"{value:g}%" if ent_rule else f"τ {value:g}"
+    cols = ["image"] + (["label"] if labels is not None else []) + ["prediction", "entropy (nats)" if ent_rule else "confidence",
+                                                                     f"{rule.kept} / {rule.dropped} ({at})"]
     fig, axs = plt.subplots(len(images), len(cols), figsize=(figsize_per * len(cols), figsize_per * len(images) + 0.6), squeeze=False)
-    seen = set()
+    seen, C = set(), cfg.data.num_classes
     for i, img in enumerate(images):
-        x = model_input(img[None].to(dev))
-        logits = torch.nn.functional.interpolate(model(x)["pred"].float(), size=x.shape[-2:], mode="bilinear", align_corners=True)
-        prob = logits.softmax(1); ent = entropy(prob)[0]
-        part = partition(ent[None], torch.ones_like(ent[None], dtype=torch.bool), alpha)
-        rel = np.zeros((*ent.shape, 3), np.uint8)
-        rel[part.reliable[0].cpu().numpy()] = (40, 180, 60); rel[part.unreliable[0].cpu().numpy()] = (220, 40, 40)
+        p = M.inspect(cfg, model, model_input(img[None].to(dev)), value)
+        score = (p.entropy if ent_rule else p.conf)[0]
+        rel = np.zeros((*score.shape, 3), np.uint8)
+        rel[p.reliable[0].cpu().numpy()] = (40, 180, 60); rel[p.unreliable[0].cpu().numpy()] = (220, 40, 40)
         panels = [denormalize(img)] + ([colorize(labels[i], palette)] if labels is not None else [])
-        pred = prob[0].argmax(0)
+        pred = p.label[0]
         seen |= set(pred.unique().tolist()) | (set(torch.as_tensor(labels[i]).unique().tolist()) if labels is not None else set())
-        panels += [colorize(pred, palette), ent.cpu().numpy(), rel]
+        panels += [colorize(pred, palette), score.cpu().numpy(), rel]
         for j, (ax, im) in enumerate(zip(axs[i], panels)):
-            h = ax.imshow(im, cmap="magma" if im.ndim == 2 else None, vmin=0 if im.ndim == 2 else None,
-                          vmax=math.log(prob.shape[1]) if im.ndim == 2 else None); ax.set_xticks([]); ax.set_yticks([])
+            h = ax.imshow(im, cmap=("magma" if ent_rule else "viridis") if im.ndim == 2 else None, vmin=0 if im.ndim == 2 else None,
+                          vmax=(math.log(max(C, 2)) if ent_rule else 1.0) if im.ndim == 2 else None); ax.set_xticks([]); ax.set_yticks([])
             if i == 0: ax.set_title(cols[j], fontsize=8)
-            if im.ndim == 2: fig.colorbar(h, ax=ax, fraction=0.046, pad=0.02)          # entropy in nats, 0 .. log C
+            if im.ndim == 2: fig.colorbar(h, ax=ax, fraction=0.046, pad=0.02)
     pal = np.asarray(palette if palette is not None else voc_palette(256), dtype=float) / 255
-    names = list(class_names) if class_names is not None else [str(c) for c in range(prob.shape[1])]
-    handles = [Patch(color=pal[c], label=names[c] if c < len(names) else str(c)) for c in sorted(seen) if c < prob.shape[1]]
-    handles += [Patch(color=(0.16, 0.71, 0.24), label="reliable"), Patch(color=(0.86, 0.16, 0.16), label="unreliable")]
+    names = list(class_names) if class_names is not None else [str(c) for c in range(C)]
+    handles = [Patch(color=pal[c], label=names[c] if c < len(names) else str(c)) for c in sorted(seen) if c < C]
+    handles += [Patch(color=(0.16, 0.71, 0.24), label=rule.kept), Patch(color=(0.86, 0.16, 0.16), label=rule.dropped)]
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.6 / (figsize_per * len(images) + 0.6), 1, 1)); return fig
 
-def run_prediction_panel(run_dir, n: int = 4, which: str = "teacher", alpha: float | None = None):
-    """`prediction_panel` for the first `n` validation images of a run, with the model of its latest checkpoint
-    (the teacher by default) and alpha_t of its last epoch."""
+def run_prediction_panel(run_dir, n: int = 4, which: str = "teacher", value: float | None = None, method: str | None = None):
+    """`prediction_panel` for the first `n` validation images of a run, with the model of its latest checkpoint (the
+    teacher by default) and its method's rule at the value of its last epoch. `method`: the run's method when it is
+    not built in (its import path)."""
     from u2pl.predict import load_for_inference
     from u2pl.data import build_datasets
+    from u2pl.core import safe_load
+    from u2pl.checkpoint import migrate_checkpoint
+    from u2pl.method import checkpoint_method
     ck = Path(run_dir)/"ckpt"/"latest.pt"
     if not ck.exists(): print(f"no checkpoint yet at {ck}"); return None
+    rec = migrate_checkpoint(safe_load(ck, map_location="cpu")).get("method") or {}
+    M = checkpoint_method(rec.get("name", "u2pl"), rec.get("spec"), method)
     model, cfg = load_for_inference(ck, which=which)
     val = build_datasets(cfg)["val"]
     items = [val[i] for i in range(min(n, len(val)))]
-    if alpha is None:
+    if value is None:
         ev = [r for r in read_jsonl(Path(run_dir)/"eval.jsonl") if "epoch" in r]
-        e = ev[-1]["epoch"] if ev else 0
-        alpha = alpha_schedule(cfg, max(e - 1, 0))                # the schedule's alpha_t in the last epoch trained
-    return prediction_panel(model, [x for x, _ in items], [y for _, y in items], alpha=alpha, class_names=run_class_names(run_dir))
+        value = M.rule_value(cfg, max((ev[-1]["epoch"] if ev else 0) - 1, 0))    # the rule's value in the last epoch trained
+    return prediction_panel(model, [x for x, _ in items], cfg, [y for _, y in items], M, value, class_names=run_class_names(run_dir))
