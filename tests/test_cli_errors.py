@@ -9,7 +9,8 @@ from _helpers import train_cmd, run, env, ROOT
 
 SMALL = ["model.backbone=resnet18", "model.multi_grid=false", "model.aspp_dilations=[1,2,3]", "data.crop_size=33",
          "data.batch_size=2", "data.batch_size_unlabeled=2", "train.epochs=1", "train.iters_per_epoch=2", "data.num_workers=1",
-         "contrastive.queue_capacity=64", "contrastive.queue_capacity_bg=64", "runtime.device=cpu", "runtime.num_threads=1"]
+         "contrastive.queue_capacity=64", "contrastive.queue_capacity_bg=64", "runtime.device=cpu", "runtime.num_threads=1",
+         "model.pretrained=scratch"]
 
 def train(tmp_path, *args):
     cmd = [sys.executable, "-m", "u2pl.train", *args]

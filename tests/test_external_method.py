@@ -84,7 +84,8 @@ def test_outside_method_through_the_papermill_driver(tmp_path):
     with open(root / "dataset.yaml", "a") as f: f.write("val: auto\n")
     small = ("overrides: {model.backbone: resnet18, model.multi_grid: false, model.aspp_dilations: [1, 2, 3], data.crop_size: 33,"
              f" data.batch_size: 2, data.batch_size_unlabeled: 2, data.splits_root: '{tmp_path / 'splits'}',"
-             " contrastive.queue_capacity: 64, contrastive.queue_capacity_bg: 64, contrastive.num_queries: 8, contrastive.num_negatives: 4}")
+             " contrastive.queue_capacity: 64, contrastive.queue_capacity_bg: 64, contrastive.num_queries: 8, contrastive.num_negatives: 4,"
+             " model.pretrained: scratch}")
     r = subprocess.run([sys.executable, "-m", "papermill", "nbs/train.ipynb", str(tmp_path / "out.ipynb"), "--log-output",
                         "-p", "dataset", str(root), "-p", "split", "2", "-p", "smoke", "True", "-p", "method", "mymethods.mine:Mine",
                         "-y", small], cwd=ROOT, capture_output=True, text=True, timeout=900, env=e)

@@ -95,9 +95,15 @@ def test_custom_folder_dataset_by_path(tmp_path):
     small = ("overrides: {model.backbone: resnet18, model.multi_grid: false, model.aspp_dilations: [1, 2, 3], data.crop_size: 33,"
              f" data.batch_size: 2, data.batch_size_unlabeled: 2, data.splits_root: '{tmp_path / 'splits'}',"
              " contrastive.queue_capacity: 64, contrastive.queue_capacity_bg: 64, contrastive.num_queries: 8, contrastive.num_negatives: 4}")
+    r = papermill(tmp_path / "nowts.ipynb", "-p", "dataset", str(root), "-p", "split", "2", "-p", "smoke", "True",
+                  "-p", "run_dir", str(tmp_path / "run"), "-y", small)             # the gpu recipe with no weights: refused at once
+    (err,) = error_outputs(tmp_path / "nowts.ipynb")
+    assert r.returncode != 0 and err["ename"] == "ConfigError" and "model.pretrained is not set" in err["evalue"], err
+    assert not (tmp_path / "run").exists()
     r = papermill(tmp_path / "leaf.ipynb", "-p", "dataset", str(root), "-p", "split", "2", "-p", "smoke", "True",
-                  "-p", "run_dir", str(tmp_path / "run"), "-y", small)
+                  "-p", "run_dir", str(tmp_path / "run"), "-p", "pretrained", "scratch", "-y", small)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "random weights (model.pretrained: scratch)" in (tmp_path / "run/train.log").read_text()
     cfg = (tmp_path / "run/config.yaml").read_text()
     assert "dataset: folder" in cfg and "num_classes: 2" in cfg and "preset: custom" in cfg
     evals = [json.loads(l) for l in (tmp_path / "run/eval.jsonl").read_text().splitlines() if l.strip()]
@@ -139,5 +145,5 @@ def test_readme_custom_dataset_command_with_the_cpu_recipe(tmp_path):
     semi = [x for x in rows if "loss_u" in x]
     assert semi and all(k in semi[-1] for k in ("unsup_used_frac", "ts_agree", "pl_hist_tv", "pl_hist")), semi[-1]
     log = (run / "train.log").read_text()
-    assert "recipe cpu" in log and f"split lists in {(root / 'splits/4').resolve()}" in log
+    assert "recipe cpu" in log and f"split lists {(root / 'splits/4').resolve()}: labeled.txt " in log
     assert not list((ROOT / "data/splits").glob("tinyleaf*")) and not (ROOT / "runs" / "mydata").exists()

@@ -15,7 +15,8 @@ SHRINK = {"model.backbone": "resnet18", "model.multi_grid": False, "model.aspp_d
           "data.crop_size": 33, "data.batch_size": 2, "data.batch_size_unlabeled": 2, "data.num_workers": 0,
           "train.epochs": 2, "train.iters_per_epoch": 2, "train.ohem_min_kept": 200, "semi.sup_only_epoch": 0,
           "contrastive.queue_capacity": 64, "contrastive.queue_capacity_bg": 64, "contrastive.num_queries": 8,
-          "contrastive.num_negatives": 4, "contrastive.dim": 16, "runtime.device": "cpu", "runtime.num_threads": 1}
+          "contrastive.num_negatives": 4, "contrastive.dim": 16, "runtime.device": "cpu", "runtime.num_threads": 1,
+          "model.pretrained": "scratch"}      # gpu presets on CPU: random backbone weights, on purpose
 
 @pytest.mark.parametrize("mode", ["paper", "reference"])
 @pytest.mark.parametrize("method", list(BUILTIN))

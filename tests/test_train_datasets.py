@@ -8,7 +8,8 @@ from _helpers import run
 SMALL = ["model.backbone=resnet18", "model.multi_grid=false", "model.aspp_dilations=[1,2,3]", "data.crop_size=33",
          "data.batch_size=2", "data.batch_size_unlabeled=2", "train.epochs=2", "train.iters_per_epoch=2", "data.num_workers=1",
          "contrastive.queue_capacity=64", "contrastive.queue_capacity_bg=64", "contrastive.num_queries=8",
-         "contrastive.num_negatives=4", "runtime.device=cpu", "runtime.num_threads=1"]
+         "contrastive.num_negatives=4", "runtime.device=cpu", "runtime.num_threads=1",
+         "model.pretrained=scratch"]   # the gpu recipe on CPU: random weights, on purpose
 
 def train(tmp_path, preset, *sets):
     cmd = [sys.executable, "-m", "u2pl.train", "--preset", preset, "--run-dir", str(tmp_path / "run")]
@@ -44,3 +45,15 @@ def test_cityscapes_labelids_u2pl_sliding(tmp_path):
                     "model.aux_head=false")
     assert all(len(r["iou"]) == 19 for r in rows) and rows[-1]["protocol"]["eval_mode"] == "sliding" and rows[-1]["protocol"]["stride"] == 22
     assert "labelIds" in r.stdout + r.stderr                                     # the on-the-fly conversion is announced
+
+def test_gpu_preset_without_weights_is_refused_before_anything_starts(tmp_path):
+    make_tiny_voc(tmp_path / "VOC2012", n=9, size=(30, 41))
+    cmd = [sys.executable, "-m", "u2pl.train", "--preset", "voc_classic", "--run-dir", str(tmp_path / "run")]
+    for s in [x for x in SMALL if x != "model.pretrained=scratch"] + [f"data.data_root={tmp_path / 'VOC2012'}", "data.split=2",
+                                                                     f"data.splits_root={tmp_path / 'splits'}"]:
+        cmd += ["--set", s]
+    r = run(cmd, check=False)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith("u2pl.train [rank 0]: invalid configuration: model.pretrained is not set") and "u2pl-weights fetch" in line
+    assert "model.pretrained=scratch" in line and not (tmp_path / "run").exists()

@@ -14,7 +14,7 @@ __all__ = ['CHOICES', 'RENAMED', 'DataConfig', 'ModelConfig', 'TrainConfig', 'Se
            'FixMatchConfig', 'EvalConfig', 'RuntimeConfig', 'Config', 'from_dict', 'check_config', 'migrate_config',
            'to_dict', 'save_yaml', 'merge', 'parse_set', 'global_batch', 'effective_lr', 'iters_per_epoch']
 
-# %% ../nbs/01_config.ipynb #46f69238
+# %% ../nbs/01_config.ipynb #d2cb50fb
 @dataclass
 class DataConfig:
     dataset: str = "pascal"                    # pascal | cityscapes | synthetic | folder (data_root/dataset.yaml) | toy (tests)
@@ -42,7 +42,8 @@ class ModelConfig:
     aspp_dilations: list[int] = field(default_factory=lambda: [12, 24, 36])
     rep_head: bool = True
     aux_head: bool = False
-    pretrained: Optional[str] = None           # path to ImageNet backbone weights (never downloaded)
+    pretrained: Optional[str] = None           # ImageNet backbone weights file, or 'scratch' (random weights on purpose); the gpu recipe needs one
+    pretrained_sha256: Optional[str] = None    # that file's sha256: the run writes it; a file with another hash is refused
     sync_bn: bool = False                      # SyncBatchNorm for the student under DDP (GPU only)
     bn_mode: str = "train"                     # train | frozen (BN always in eval mode: exact DDP tests)
     dropout: float = 0.1

@@ -251,7 +251,7 @@ def voc_pools(root) -> dict[str, list[str]]:
     else: raise FileNotFoundError(f"need {seg / 'train_aug.txt'} or {root / 'SegmentationClassAug'} to list the 10,582 training images")
     return dict(fine=fine, train_aug=aug, val=val)
 
-# %% ../nbs/04_datasets.ipynb #dc84bad3
+# %% ../nbs/04_datasets.ipynb #586cff32
 _WARNED: set = set()
 
 def _warn_once(key: str, msg: str):
@@ -271,7 +271,7 @@ class CityscapesDataset(SegDataset):
         ids_path = path.with_name(path.name.replace("_labelTrainIds.png", "_labelIds.png"))
         if not ids_path.is_file(): raise FileNotFoundError(f"label not found: {path} (nor {ids_path.name}) (split line: {line})")
         _warn_once("cityscapes-labelIds", f"{path.name} missing: converting *_labelIds.png to train ids on the fly "
-                   "(run cityscapesScripts createTrainIdLabelImgs once to skip this)")
+                   f"(`u2pl-data prepare cityscapes --root {self.root}` writes them once)")
         return self.lut[read_label(ids_path, None, line)]
     def load_raw(self, i):
         ip, lp = self.paths(self.ids[i])

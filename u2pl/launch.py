@@ -142,15 +142,17 @@ def launch(config: str | os.PathLike, nproc: int = 1, run_dir: str | os.PathLike
                              f"(log: {run_dir/'train.log'}; config: {config})")
     return rc
 
-# %% ../nbs/30_launch.ipynb #97c02780
+# %% ../nbs/30_launch.ipynb #25e03926
 DATA_HELP = {
     "pascal": ("data/VOC2012", ["JPEGImages", ("SegmentationClassAug", "SegmentationClass")],
-               "Download PASCAL VOC 2012 (VOCtrainval_11-May-2012.tar) and the SBD-augmented labels "
-               "SegmentationClassAug (the 10,582-image train_aug set used by U2PL, CPS, UniMatch), and unpack them so that "
-               "<root>/JPEGImages/<id>.jpg and <root>/SegmentationClassAug/<id>.png exist."),
+               "One command builds it from the two published archives, PASCAL VOC 2012 (VOCtrainval_11-May-2012.tar) and SBD "
+               "(benchmark.tgz), with the 10,582-image train_aug set used by U2PL, CPS and UniMatch:\n"
+               "    u2pl-data prepare voc --voc VOCtrainval_11-May-2012.tar --sbd benchmark.tgz --out <root>\n"
+               "(--download instead of --voc / --sbd fetches both)."),
     "cityscapes": ("data/cityscapes", ["leftImg8bit", "gtFine"],
                    "Download leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip from cityscapes-dataset.com (an account is "
-                   "needed) and unpack both into <root>. *_labelTrainIds.png are optional: they are made from *_labelIds.png on the fly."),
+                   "needed) and unpack both into <root>, then `u2pl-data prepare cityscapes --root <root>` writes *_labelTrainIds.png "
+                   "(without them the labels are converted on the fly)."),
 }
 
 def missing_data_message(dataset: str, data_root: str | os.PathLike | None = None) -> str | None:

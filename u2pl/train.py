@@ -35,7 +35,7 @@ def config_from_args(a: argparse.Namespace):
     if not a.preset: raise ConfigError("give --config run.yaml or --preset NAME")
     return resolve_config(None, over)
 
-# %% ../nbs/28_train.ipynb #e92139b4
+# %% ../nbs/28_train.ipynb #87071756
 def describe_error(e: BaseException) -> str:
     "One line for the user: the original message of a DataLoader-worker error, file names for OS errors."
     msg = str(e)
@@ -68,7 +68,8 @@ def main(argv=None) -> int:
         if debug: traceback.print_exc()
         kind = "invalid configuration" if isinstance(e, ConfigError) else "training failed"
         hint = "" if debug or isinstance(e, (ConfigError, CheckpointError)) else " (--debug shows the traceback)"
-        print(f"u2pl.train [rank {get_rank()}]: {kind}: {describe_error(e)}{hint}", file=sys.stderr, flush=True)
+        msg = str(e) if isinstance(e, ConfigError) else describe_error(e)      # a setting's own message needs no type name
+        print(f"u2pl.train [rank {get_rank()}]: {kind}: {msg}{hint}", file=sys.stderr, flush=True)
         return 2 if isinstance(e, ConfigError) else 1
     finally:
         cleanup_distributed()
