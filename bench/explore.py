@@ -71,7 +71,7 @@ def views(folder, rounds):
     import torch
     torch.set_num_threads(1)
     from u2pl.explore import SplitOutputs
-    from u2pl.explorer import ImageView, DatasetView, Gallery
+    from u2pl.views import ImageView, DatasetView, Gallery
     out = SplitOutputs(folder)
     v = ImageView(out); d = DatasetView(v); g = Gallery(v)
     for b in (v.box, d.box): b.refresh = b.fig.canvas.draw           # what ipympl does on a redraw: an Agg render
