@@ -14,7 +14,7 @@ __all__ = ['CHOICES', 'RENAMED', 'DataConfig', 'ModelConfig', 'TrainConfig', 'Se
            'FixMatchConfig', 'EvalConfig', 'RuntimeConfig', 'Config', 'from_dict', 'check_config', 'migrate_config',
            'to_dict', 'save_yaml', 'merge', 'parse_set', 'global_batch', 'effective_lr', 'iters_per_epoch']
 
-# %% ../nbs/01_config.ipynb #d2cb50fb
+# %% ../nbs/01_config.ipynb #cb58ca95
 @dataclass
 class DataConfig:
     dataset: str = "pascal"                    # pascal | cityscapes | synthetic | folder (data_root/dataset.yaml) | toy (tests)
@@ -22,50 +22,50 @@ class DataConfig:
     split: str = "1464"                        # folder under splits_root: labelled count (or name)
     split_family: str = "classic"              # classic | blended (VOC); "" elsewhere; recorded in eval protocol
     splits_root: Optional[str] = None          # None -> data/splits/<dataset>[_<family>]
-    num_classes: int = 21
-    ignore_index: int = 255
-    crop_size: int = 513
-    scale_range: list[float] = field(default_factory=lambda: [0.5, 2.0])
-    flip: bool = True
+    num_classes: int = 21                      # classes the network predicts (VOC 21, Cityscapes 19)
+    ignore_index: int = 255                    # label value never scored nor trained on
+    crop_size: int = 513                       # square training crop, pixels (VOC 513, Cityscapes 769)
+    scale_range: list[float] = field(default_factory=lambda: [0.5, 2.0]) # random rescale of training images before the crop: [min, max] factor
+    flip: bool = True                          # random horizontal flip of training images
     label_pad: int = 255                       # label value of crop padding (reference: 0, augmentation.py:241-243)
     batch_size: int = 4                        # labelled images per GPU per micro-step
     batch_size_unlabeled: int = 4              # unlabelled images per GPU per micro-step
-    val_batch_size: int = 1
-    num_workers: int = 2
+    val_batch_size: int = 1                    # images per evaluation batch
+    num_workers: int = 2                       # loader processes per training process (0: load in the main process)
     extra: dict = field(default_factory=dict)  # dataset-specific keyword arguments (e.g. synthetic sizes)
 
 @dataclass
 class ModelConfig:
-    backbone: str = "resnet101_deepstem"
-    output_stride: int = 8
-    multi_grid: bool = True
-    aspp_dilations: list[int] = field(default_factory=lambda: [12, 24, 36])
-    rep_head: bool = True
-    aux_head: bool = False
+    backbone: str = "resnet101_deepstem"       # resnet18 | resnet34 | resnet50 | resnet101 (torchvision stem) | resnet50_deepstem | resnet101_deepstem (the reference's three 3x3 stem)
+    output_stride: int = 8                     # encoder output stride: 8, 16 or 32 (dilation replaces the stride of the later stages)
+    multi_grid: bool = True                    # multi-grid dilations (2, 2, 4) in the last stage's blocks, as the reference's ResNet-101
+    aspp_dilations: list[int] = field(default_factory=lambda: [12, 24, 36]) # dilation rates of ASPP's three 3x3 branches
+    rep_head: bool = True                      # the representation head that feeds the contrastive loss (contrastive.dim channels)
+    aux_head: bool = False                     # auxiliary segmentation head on layer3, weighted by train.aux_weight
     pretrained: Optional[str] = None           # ImageNet backbone weights file, or 'scratch' (random weights on purpose); the gpu recipe needs one
     pretrained_sha256: Optional[str] = None    # that file's sha256: the run writes it; a file with another hash is refused
     sync_bn: bool = False                      # SyncBatchNorm for the student under DDP (GPU only)
     bn_mode: str = "train"                     # train | frozen (BN always in eval mode: exact DDP tests)
-    dropout: float = 0.1
-    zero_init_residual: bool = True
+    dropout: float = 0.1                       # dropout before the decoder's classifier
+    zero_init_residual: bool = True            # each residual block's last BN starts at zero (random-weight backbones only)
     decoder_width: int = 256                  # decoder channels (reference 256; narrower = cheaper CPU runs)
 
 @dataclass
 class TrainConfig:
-    epochs: int = 80
+    epochs: int = 80                           # training length; an epoch is train.iters_per_epoch optimizer steps
     lr: float = 0.001                          # backbone lr at ref_global_batch
     head_lr_mult: float = 10.0                 # decoder / aux lr = lr * head_lr_mult
-    weight_decay: float = 1e-4
-    momentum: float = 0.9
-    nesterov: bool = False
-    poly_power: float = 0.9
+    weight_decay: float = 1e-4                 # SGD weight decay
+    momentum: float = 0.9                      # SGD momentum
+    nesterov: bool = False                     # SGD with Nesterov momentum
+    poly_power: float = 0.9                    # lr = base lr x (1 - step / total steps) ** poly_power
     lr_scaling: str = "linear"                 # linear | none
     ref_global_batch: int = 16                 # labelled images per optimizer step that `lr` was tuned for
     accum_steps: int = 1                       # gradient accumulation (micro-steps per optimizer step)
     criterion: str = "ce"                      # ce | ohem
-    ohem_thresh: float = 0.7
-    ohem_min_kept: int = 100000
-    aux_weight: float = 0.4
+    ohem_thresh: float = 0.7                   # criterion ohem: pixels whose true-class probability is below this are hard
+    ohem_min_kept: int = 100000                # criterion ohem: keep at least this many of the hardest pixels per batch
+    aux_weight: float = 0.4                    # weight of the auxiliary head's loss (model.aux_head)
     grad_clip: float = 0.0                     # 0 = off
     max_iters: Optional[int] = None            # stop after this many optimizer steps (smoke runs); schedule unchanged
     time_budget_min: Optional[float] = None    # minutes: train.epochs := the most that fit, from step times measured at the start
@@ -76,31 +76,31 @@ class TrainConfig:
 class SemiConfig:
     method: str = "u2pl"                       # u2pl | suponly | u2pl_ael | fixmatch | package.module:Class (u2pl.method)
     args: dict = field(default_factory=dict)   # the settings of a method from outside the package (its `Settings` dataclass)
-    sup_only_epoch: int = 1
-    ema_decay: float = 0.99
+    sup_only_epoch: int = 1                    # epochs of supervised-only warm-up before the first semi-supervised step
+    ema_decay: float = 0.99                    # teacher := ema_decay x teacher + (1 - ema_decay) x student after each optimizer step
     ema_buffers: bool = False                  # EMA the BN buffers too (reference: no)
     teacher_copy: str = "once"                 # once (paper) | every_iter (reference: aliasing through epoch sup_only_epoch)
     drop_percent: float = 80.0                 # alpha_0 = 100 - drop_percent: the one key of U2PL's entropy schedule
-    unsup_weight: float = 1.0
+    unsup_weight: float = 1.0                  # weight of the unsupervised loss
     strong_aug: str = "cutmix"                 # cutmix | cutout | classmix | none
-    aug_prob: float = 0.5
+    aug_prob: float = 0.5                      # chance that an unlabelled batch gets the strong augmentation (semi.strong_aug)
 
 @dataclass
 class ContrastiveConfig:
-    enabled: bool = True
-    low_rank: int = 3
-    high_rank: int = 20
-    current_class_threshold: float = 0.3
-    current_class_negative_threshold: float = 1.0
-    num_queries: int = 256
-    num_negatives: int = 50
-    temperature: float = 0.5
-    negative_high_entropy: bool = True
+    enabled: bool = True                       # the contrastive term with the memory bank (U2PL); false leaves only the supervised and unsupervised losses
+    low_rank: int = 3                          # r_l: an unlabelled pixel is a negative for the classes it ranks in [r_l, r_h), never its top r_l; a labelled pixel for its top r_l but its label
+    high_rank: int = 20                        # r_h: the end of that window of class ranks
+    current_class_threshold: float = 0.3       # a reliable pixel is an anchor (query) of class c when its probability of c is above this
+    current_class_negative_threshold: float = 1.0 # a negative of class c needs its probability of c below this (1.0: no limit)
+    num_queries: int = 256                     # anchors sampled per class per step
+    num_negatives: int = 50                    # negative keys sampled per anchor
+    temperature: float = 0.5                   # softmax temperature of the InfoNCE loss
+    negative_high_entropy: bool = True         # negatives of unlabelled images only from their unreliable (high-entropy) pixels, as in the paper; false: any valid pixel
     loss_weight: Union[float, str] = 0.1       # paper 0.1; "1/W" = the reference's effective weight
     mode: str = "paper"                        # paper | reference (contrastive negative mask / class indexing)
     label_onehot_bug: bool = False             # contrastive.mode reference: one-hot labels as the reference's label_onehot (image 0 only); on in mode: reference
-    dim: int = 256
-    queue_capacity: int = 30000
+    dim: int = 256                             # channels of the representation head, and of the memory bank's keys
+    queue_capacity: int = 30000                # memory bank: keys kept per class (FIFO)
     queue_capacity_bg: int = 50000             # class 0
     queue_dtype: str = "float32"               # float32 | bfloat16 (keys at half the memory and traffic; the loss computes in float32)
 
@@ -117,7 +117,7 @@ class AELConfig:                               # semi.method: u2pl_ael only (u2p
     acm_random_area: float = 0.5               # area of the random box when the partner shows no large region of the class
     drw_gamma: float = 2.0                     # DRW: pixel weight = teacher confidence ** drw_gamma
     aes: bool = True                           # AES: keep pixels with probability (d / max d) ** aes_gamma of the student's class
-    aes_gamma: float = 1.0
+    aes_gamma: float = 1.0                     # AES: the exponent of (d / max d)
     contrastive_start_epoch: int = 20          # the U2PL contrastive term from this epoch on
 
 @dataclass
@@ -136,26 +136,26 @@ class EvalConfig:
 
 @dataclass
 class RuntimeConfig:
-    run_dir: str = "runs/default"
-    seed: int = 2
-    deterministic: bool = False
+    run_dir: str = "runs/default"              # the run folder: config.yaml, train.log, metrics.jsonl, eval.jsonl, ckpt/
+    seed: int = 2                              # seed of every random draw (the reference scripts use 2)
+    deterministic: bool = False                # deterministic kernels (slower; on CUDA a kernel without a deterministic version warns)
     resume: str = "auto"                       # auto | none | <path to a checkpoint>
     ckpt_every_iters: int = 0                  # 0 = checkpoints at epoch ends only
-    log_every: int = 20
+    log_every: int = 20                        # a progress line (train.log, the driver) every this many optimizer steps
     device: str = "auto"                       # auto | cpu | cuda
     amp: str = "auto"                          # auto (bf16 on CUDA if supported, else none) | none | bf16 | fp16
     channels_last: Union[bool, str] = "auto"   # auto (on CUDA only) | true (also on CPU: tests the GPU code path) | false
     compile: Union[bool, str] = False           # false | true (inductor) | a torch.compile backend name, e.g. aot_eager
-    tensorboard: bool = False
+    tensorboard: bool = False                  # also write the metrics as TensorBoard events under run_dir (needs the tensorboard package)
     probe_images: int = 0                      # keep the pseudo-labels of the first N unlabelled images at every epoch end (probes/)
-    num_threads: Optional[int] = None
+    num_threads: Optional[int] = None          # CPU threads of each training process (torch.set_num_threads); None: torch's default
 
 @dataclass
 class Config:
     mode: str = "paper"                        # paper | reference
-    preset: Optional[str] = None
+    preset: Optional[str] = None               # the preset the config came from (voc_classic, voc_blended, cityscapes, synthetic, custom); set by resolve_config
     recipe: Optional[str] = None               # cpu | gpu: model size and training length (None: the preset's)
-    name: Optional[str] = None
+    name: Optional[str] = None                 # a label of your own for the run, kept in config.yaml (nothing else reads it)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
