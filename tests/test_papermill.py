@@ -111,9 +111,10 @@ def test_custom_folder_dataset_by_path(tmp_path):
     assert (tmp_path / "splits/2/labeled.txt").read_text().split() and "last mIoU" in outputs_text(tmp_path / "leaf.ipynb")
 
 def test_readme_papermill_output_folders_exist():
-    # papermill does not create the output notebook's folder: the README's commands must work in a fresh clone
-    outs = re.findall(r"(?:^|&& )(?:\.venv/bin/)?papermill (?:--[\w-]+ )*nbs/(?:train|explore_entropy)\.ipynb (\S+)",
-                      (ROOT / "README.md").read_text(), re.M)
+    # papermill does not create the output notebook's folder: the commands of the README and of the documentation
+    # pages (docs/) must work in a fresh clone
+    text = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+    outs = re.findall(r"(?:^|&& )(?:\.venv/bin/)?papermill (?:--[\w-]+ )*nbs/(?:train|explore_entropy)\.ipynb (\S+)", text, re.M)
     assert len(outs) >= 3, outs
     for o in outs: assert (ROOT / o).parent.is_dir(), f"README's papermill command writing {o} needs {Path(o).parent}/ in the checkout"
 
