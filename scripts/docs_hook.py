@@ -82,24 +82,32 @@ def wrap_signature(sig: str, width: int = 88) -> str:
         cur += ch
     return sig
 
-def doc_markdown(name: str, sig: str, doc: str) -> str:
-    "The block a notebook page shows for one exported object: a heading, the signature, the docstring."
-    return f"#### `{name}`\n\n```python\n{wrap_signature(sig)}\n```\n\n{doc}".rstrip() + "\n"
+def doc_markdown(name: str, sig: str, doc: str, anchor: str) -> str:
+    """The block a notebook page shows for one exported object: a heading anchored at its dotted path (as the API
+    pages anchor it; a heading in markdown would take the id of a section of the same name), the signature, the
+    docstring."""
+    head = f'<h4 id="{anchor}"><code>{name}</code><a class="anchor-link" href="#{anchor}">¶</a></h4>'
+    return f"{head}\n\n```python\n{wrap_signature(sig)}\n```\n\n{doc}".rstrip() + "\n"
 
 def doc_cells(nb: dict) -> dict:
     "The notebook as its page shows it: no directive lines, no `#| hide` cells, a doc block before each export."
-    cells = []
+    cells, module, seen = [], None, set()
     for cell in nb["cells"]:
         src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         if cell["cell_type"] != "code":
             cells.append({**cell, "source": src}); continue
         flags = directives(src)
+        if m := re.search(r"^\s*#\|\s*default_exp\s+(\S+)", src, re.M): module = m.group(1)
         if "hide" in flags: continue
         code = strip_directives(src)
         if not code.strip() and not cell.get("outputs"): continue
         if any(f in ("export", "exports") for f in flags):
-            cells += [{"cell_type": "markdown", "id": f"doc-{len(cells)}-{i}", "metadata": {}, "source": doc_markdown(*b)}
-                      for i, b in enumerate(doc_blocks(code))]
+            for name, sig, doc in doc_blocks(code):
+                anchor = f"u2pl.{module}.{name}" if module else name
+                while anchor in seen: anchor += "_"          # a name defined twice keeps each block reachable
+                seen.add(anchor)
+                cells.append({"cell_type": "markdown", "id": f"doc-{len(cells)}", "metadata": {},
+                              "source": doc_markdown(name, sig, doc, anchor)})
         cells.append({**cell, "source": code})
     return {**nb, "cells": cells}
 
@@ -291,18 +299,33 @@ def on_files(files, config):
 
 def _text(html: str) -> str: return re.sub(r"<[^>]+>", "", html).replace("¶", "").strip()
 
+HEADING = re.compile(r'<h([1-6]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
+
+def toc_from_html(html: str) -> tuple[str | None, list[dict]]:
+    """(title, table-of-contents tokens) of a rendered notebook page, from its headings as they are in the HTML:
+    the first h1 is the title, h2-h4 nest into the tokens MkDocs builds a table of contents from."""
+    title, root = None, {"level": 1, "children": []}
+    stack = [root]
+    for level, id_, inner in HEADING.findall(html):
+        level, name = int(level), re.sub(r'<a class="anchor-link"[^>]*>.*?</a>', "", inner, flags=re.S).strip()
+        if level == 1:
+            title = title or _text(name); continue
+        if level > 4: continue
+        while stack[-1]["level"] >= level: stack.pop()
+        tok = {"level": level, "id": id_, "name": name, "children": []}
+        stack[-1]["children"].append(tok); stack.append(tok)
+    return title, root["children"]
+
 @event_priority(-100)   # after mkdocs-jupyter has rendered the page
 def on_page_content(html, page, config, files):
-    """A notebook page's title and table of contents as its headings read: mkdocs-jupyter drops their code spans
-    (`cli: the \\`u2pl-splits\\` command` became "cli: the command")."""
+    """A notebook page's title and table of contents from its headings as rendered: mkdocs-jupyter's own drop code
+    spans (`cli: the \\`u2pl-splits\\` command` became "cli: the command") and link a heading that is all code
+    (each export's block) to an anchor that does not exist."""
     if not page.file.src_uri.endswith(".ipynb"): return html
-    text = {m.group(2): _text(m.group(3)) for m in re.finditer(r'<h([1-6]) id="([^"]+)"[^>]*>(.*?)</h\1>', html, re.S)}
-    def fix(items):
-        for item in items:
-            if item.id in text: item.title = text[item.id]
-            fix(item.children)
-    fix(page.toc)
-    if (h1 := re.search(r"<h1[^>]*>(.*?)</h1>", html, re.S)): page.title = _text(h1.group(1))
+    from mkdocs.structure.toc import get_toc
+    title, tokens = toc_from_html(html)
+    if title: page.title = title
+    page.toc = get_toc(tokens)
     return html
 
 def on_page_markdown(markdown, page, config, files):

@@ -27,9 +27,12 @@ def test_notebook_reads_as_documentation():
     assert not any(s.strip() == "" for s in sources)              # the default_exp cell left nothing behind
     kinds = [(c["cell_type"], c["source"].splitlines()[0]) for c in out]
     assert kinds == [("markdown", "# Title"),
-                     ("markdown", "#### `scale`"), ("code", "def scale(x: float, k: float = 2.0) -> float:"),
-                     ("markdown", "#### `Box.grow`"), ("code", "@patch"),
-                     ("markdown", "#### `Pt`"), ("code", "@dataclass"),
+                     ("markdown", '<h4 id="u2pl.thing.scale"><code>scale</code><a class="anchor-link" href="#u2pl.thing.scale">¶</a></h4>'),
+                     ("code", "def scale(x: float, k: float = 2.0) -> float:"),
+                     ("markdown", '<h4 id="u2pl.thing.Box.grow"><code>Box.grow</code><a class="anchor-link" href="#u2pl.thing.Box.grow">¶</a></h4>'),
+                     ("code", "@patch"),
+                     ("markdown", '<h4 id="u2pl.thing.Pt"><code>Pt</code><a class="anchor-link" href="#u2pl.thing.Pt">¶</a></h4>'),
+                     ("code", "@dataclass"),
                      ("code", "test_eq(scale(2), 4)")]
     assert "scale(x: float, k: float=2.0) -> float" in out[1]["source"] and "`x` times `k`." in out[1]["source"]
     assert "Box.grow(n: int)" in out[3]["source"] and "Make the box bigger." in out[3]["source"]
@@ -114,10 +117,14 @@ def test_site_builds_strict_with_every_page(site):
     for name in notebooks:
         html = (site / "nbs" / name / "index.html").read_text()
         assert not re.search(r"#\|\s*(export|hide|default_exp)", html), name
+        ids = re.findall(r' id="([^"]+)"', html)
+        assert len(ids) == len(set(ids)), (name, sorted(i for i in ids if ids.count(i) > 1))   # every anchor leads to one place
 
 def test_site_pages_hold_what_they_should(site):
     entropy = (site / "nbs/07_entropy/index.html").read_text()
-    assert 'id="partition"' in entropy and "Split valid pixels into the" in entropy      # the doc block of an export
+    assert 'id="u2pl.entropy.partition"' in entropy and "Split valid pixels into the" in entropy   # the doc block of an export
+    ids = re.findall(r'<h[1-6] id="([^"]+)"', entropy)
+    assert "entropy" in ids and "u2pl.entropy.entropy" in ids and len(ids) == len(set(ids))      # section and function apart
     assert 'href="../../api/entropy/"' in entropy                                        # and its API page
     api = (site / "api/entropy/index.html").read_text()
     assert "Shannon entropy (nats)" in api and 'href="../../nbs/07_entropy/"' in api
