@@ -89,15 +89,21 @@ def doc_markdown(name: str, sig: str, doc: str, anchor: str) -> str:
     head = f'<h4 id="{anchor}"><code>{name}</code><a class="anchor-link" href="#{anchor}">¶</a></h4>'
     return f"{head}\n\n```python\n{wrap_signature(sig)}\n```\n\n{doc}".rstrip() + "\n"
 
+def _source(cell: dict) -> str: return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+def default_exp(nb: dict) -> str | None:
+    "The module a notebook exports to (its `#| default_exp`), or None."
+    return next((m.group(1) for c in nb["cells"] if c["cell_type"] == "code"
+                 and (m := re.search(r"^\s*#\|\s*default_exp\s+(\S+)", _source(c), re.M))), None)
+
 def doc_cells(nb: dict) -> dict:
     "The notebook as its page shows it: no directive lines, no `#| hide` cells, a doc block before each export."
-    cells, module, seen = [], None, set()
+    cells, module, seen = [], default_exp(nb), set()
     for cell in nb["cells"]:
-        src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        src = _source(cell)
         if cell["cell_type"] != "code":
             cells.append({**cell, "source": src}); continue
         flags = directives(src)
-        if m := re.search(r"^\s*#\|\s*default_exp\s+(\S+)", src, re.M): module = m.group(1)
         if "hide" in flags: continue
         code = strip_directives(src)
         if not code.strip() and not cell.get("outputs"): continue
@@ -114,9 +120,7 @@ def doc_cells(nb: dict) -> dict:
 def notebook_title(nb: dict) -> str | None:
     "The text of the notebook's first heading (its page's title)."
     for cell in nb["cells"]:
-        if cell["cell_type"] == "markdown":
-            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            if m := re.search(r"^#{1,6}\s+(.+?)\s*$", src, re.M): return m.group(1)
+        if cell["cell_type"] == "markdown" and (m := re.search(r"^#{1,6}\s+(.+?)\s*$", _source(cell), re.M)): return m.group(1)
     return None
 
 # ---------------------------------------------------------------- links
@@ -216,18 +220,10 @@ def api_markdown(module: str, notebook: str | None, title: str | None) -> str:
     src = f"Defined, explained and tested in [{Path(notebook).stem}: {title}](../{notebook})." if notebook else ""
     return f"# `u2pl.{module}`\n\n{src}\n\n::: u2pl.{module}\n"
 
-def module_notebooks(nbs: Path) -> dict[str, str]:
-    "Module name -> notebook file name (from each notebook's `#| default_exp`)."
-    out = {}
-    for f in sorted(nbs.glob("*.ipynb")):
-        for cell in json.loads(f.read_text())["cells"]:
-            src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            if m := re.search(r"^#\|\s*default_exp\s+(\S+)", src, re.M): out[m.group(1)] = f.name; break
-    return out
-
 # ---------------------------------------------------------------- MkDocs events
 _stage: Path | None = None             # the notebooks' copies, made at each build
 _pages: dict[str, str] = {}            # repository path -> site path of every page
+_holders: dict[str, str] = {}          # site path -> the markdown file of the repository it shows (README.md, docs/*.md, ...)
 
 def on_config(config):
     config.watch.extend(str(ROOT / p) for p in ("nbs", "u2pl", "README.md", "BENCHMARKS.md") if str(ROOT / p) not in config.watch)
@@ -252,34 +248,28 @@ def on_files(files, config):
     _stage = Path(tempfile.mkdtemp(prefix="u2pl-docs-"))
     atexit.register(shutil.rmtree, _stage, True)   # also when `mkdocs serve` ends on Ctrl-C
     repo_url = config.repo_url or ""
-    nbs = ROOT / "nbs"
-    notebooks = sorted(nbs.glob("*.ipynb"))
-    modules = module_notebooks(nbs)
+    notebooks = {p.name: json.loads(p.read_text()) for p in sorted((ROOT / "nbs").glob("*.ipynb"))}
+    modules = {m: name for name, nb in notebooks.items() if (m := default_exp(nb))}
     # which repository file is which page
     pages = {"README.md": "index.md", "BENCHMARKS.md": "BENCHMARKS.md"}
-    pages |= {f"docs/{f.src_uri}": f.src_uri for f in files if f.src_uri.endswith(".md")}
-    pages |= {f"docs/{f.src_uri}": f.src_uri for f in files if not f.src_uri.endswith(".md")}   # images, ...
-    pages |= {f"nbs/{p.name}": f"nbs/{p.name}" for p in notebooks}
+    pages |= {f"docs/{f.src_uri}": f.src_uri for f in files}              # docs/*.md, images, ...
+    pages |= {f"nbs/{name}": f"nbs/{name}" for name in notebooks}
     pages |= {f"u2pl/{m}.py": f"api/{m}.md" for m in modules}
     pages |= {"docs/config.md": "config.md"} | {f"docs/api/{m}.md": f"api/{m}.md" for m in modules}   # generated: docs/ pages link them by site path
     _pages.clear(); _pages.update(pages)
+    _holders.clear(); _holders.update({site: repo for repo, site in pages.items() if repo.endswith(".md") and (ROOT / repo).is_file()})
     # markdown pages from outside docs/
     for repo_path in ("README.md", "BENCHMARKS.md"):
         _page(files, config, pages[repo_path], content=(ROOT / repo_path).read_text())
     _page(files, config, "config.md", content=config_markdown(config_keys((ROOT / "u2pl/config.py").read_text())))
-    titles = {}
-    nb_files = {}
-    for p in notebooks:
-        nb = json.loads(p.read_text())
-        titles[p.name] = notebook_title(nb)
-        nb_files[p.name] = (nb, _page(files, config, f"nbs/{p.name}", abs_src=_stage))
-    for m, nb_name in modules.items():
-        _page(files, config, f"api/{m}.md", content=api_markdown(m, f"nbs/{nb_name}", titles[nb_name]))
+    nb_files = {name: _page(files, config, f"nbs/{name}", abs_src=_stage) for name in notebooks}
+    for m, name in modules.items():
+        _page(files, config, f"api/{m}.md", content=api_markdown(m, f"nbs/{name}", notebook_title(notebooks[name])))
     # the notebooks' copies, their links resolved now that every page exists (MkDocs never sees these links)
     (_stage / "nbs").mkdir(parents=True)
     module_of = {nb: m for m, nb in modules.items()}
-    for name, (nb, f) in nb_files.items():
-        nb = doc_cells(nb)
+    for name, f in nb_files.items():
+        nb = doc_cells(notebooks[name])
         def to_url(site_path, f=f):
             target = files.get_file_from_path(site_path.partition("#")[0])
             anchor = site_path.partition("#")[2]
@@ -330,9 +320,8 @@ def on_page_content(html, page, config, files):
 
 def on_page_markdown(markdown, page, config, files):
     "Links of the markdown pages, written for GitHub, rewritten to the site's pages."
-    holder = next((repo for repo, site in _pages.items() if site == page.file.src_uri), None)
-    if holder is None or not holder.endswith(".md") or not (ROOT / holder).is_file():
-        return markdown   # notebooks: done in on_files; generated pages (api/, config.md) hold site links already
+    holder = _holders.get(page.file.src_uri)
+    if holder is None: return markdown   # notebooks: done in on_files; generated pages (api/, config.md) hold site links already
     return rewrite_links(markdown, holder, page.file.src_uri, _pages, config.repo_url or "")
 
 def on_shutdown():

@@ -599,7 +599,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'u2pl.prepare._bar': ('prepare.html#_bar', 'u2pl/prepare.py'),
                               'u2pl.prepare._lines': ('prepare.html#_lines', 'u2pl/prepare.py'),
                               'u2pl.prepare._match': ('prepare.html#_match', 'u2pl/prepare.py'),
-                              'u2pl.prepare._md5': ('prepare.html#_md5', 'u2pl/prepare.py'),
                               'u2pl.prepare._parser': ('prepare.html#_parser', 'u2pl/prepare.py'),
                               'u2pl.prepare.check_archive': ('prepare.html#check_archive', 'u2pl/prepare.py'),
                               'u2pl.prepare.download_archives': ('prepare.html#download_archives', 'u2pl/prepare.py'),
